@@ -1,0 +1,1 @@
+"""Pure enrolment domain: no gRPC, NATS or SQL here."""

@@ -1,0 +1,137 @@
+"""The enrolment read model: programmes and participants as list queries see them.
+
+Built only from the notification log (live, after a restart, or replayed from
+zero: the same digest every time). Holds the views that list and count
+queries need, so they never load aggregates one by one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from revmentor.enrolment.domain.participant import EmployeeRegistration, Participant
+from revmentor.enrolment.domain.profile import Profile
+from revmentor.enrolment.domain.programme import Programme
+from revmentor.kernel.readmodel import ReadModel
+
+
+class EnrolmentReadModel(ReadModel):
+    def __init__(self) -> None:
+        super().__init__()
+        self.programmes: dict[str, dict[str, Any]] = {}
+        self.participants: dict[str, dict[str, Any]] = {}
+        self.by_programme: dict[str, list[str]] = {}
+
+    def apply(self, event: Any, envelope: dict[str, Any]) -> None:
+        handler = self._handlers().get(type(event))
+        if handler is not None:
+            handler(self, event)
+
+    @staticmethod
+    def _handlers() -> dict[type, Any]:
+        return {
+            Programme.Created: EnrolmentReadModel._programme_created,
+            Programme.EnrolmentOpened: EnrolmentReadModel._programme_status,
+            Programme.EnrolmentClosed: EnrolmentReadModel._programme_status,
+            Programme.Launched: EnrolmentReadModel._programme_status,
+            Programme.Closed: EnrolmentReadModel._programme_status,
+            Participant.Enrolled: EnrolmentReadModel._enrolled,
+            Participant.ProfileUpdated: EnrolmentReadModel._profile_updated,
+            Participant.Withdrawn: EnrolmentReadModel._withdrawn,
+            EmployeeRegistration.Registered: EnrolmentReadModel._ignore,
+        }
+
+    # -- programmes -------------------------------------------------------------
+    def _programme_created(self, e: Any) -> None:
+        pid = str(e.originator_id)
+        self.programmes[pid] = {
+            "programme_id": pid,
+            "name": e.name,
+            "description": e.description,
+            "start_date": e.start_date,
+            "end_date": e.end_date,
+            "topics": e.topics,
+            "rules": e.rules,
+            "status": "draft",
+            "version": e.originator_version,
+            "mentor_count": 0,
+            "mentee_count": 0,
+        }
+        self.by_programme[pid] = []
+
+    def _programme_status(self, e: Any) -> None:
+        view = self.programmes[str(e.originator_id)]
+        view["status"] = _STATUS_AFTER[type(e).__name__]
+        view["version"] = e.originator_version
+
+    # -- participants -----------------------------------------------------------
+    def _enrolled(self, e: Any) -> None:
+        pid, programme_id = str(e.originator_id), str(e.programme_id)
+        self.participants[pid] = {
+            "participant_id": pid,
+            "programme_id": programme_id,
+            "employee_id": e.employee_id,
+            "role": e.role,
+            "profile": e.profile,
+            "consent": e.consent,
+            "status": "enrolled",
+            "withdrawal_reason": "",
+            "version": e.originator_version,
+            "enrolled_at": e.timestamp.isoformat(),
+        }
+        self.by_programme.setdefault(programme_id, []).append(pid)
+        self._count(programme_id, e.role, +1)
+
+    def _profile_updated(self, e: Any) -> None:
+        view = self.participants[str(e.originator_id)]
+        view["profile"] = e.profile
+        view["version"] = e.originator_version
+
+    def _withdrawn(self, e: Any) -> None:
+        view = self.participants[str(e.originator_id)]
+        view["status"] = "withdrawn"
+        view["withdrawal_reason"] = e.reason
+        view["version"] = e.originator_version
+        self._count(view["programme_id"], view["role"], -1)
+
+    def _ignore(self, e: Any) -> None:
+        return None
+
+    def _count(self, programme_id: str, role: str, delta: int) -> None:
+        programme = self.programmes.get(programme_id)
+        if programme is not None:
+            programme[f"{role}_count"] += delta
+
+    # -- queries ------------------------------------------------------------------
+    def list_programmes(self, status: str) -> list[dict[str, Any]]:
+        return [p for p in self.programmes.values() if not status or p["status"] == status]
+
+    def list_participants(
+        self, programme_id: str, role: str, status: str, topic: str, site: str
+    ) -> list[dict[str, Any]]:
+        found = []
+        for pid in self.by_programme.get(programme_id, []):
+            view = self.participants[pid]
+            if (role and view["role"] != role) or (status and view["status"] != status):
+                continue
+            if site and view["profile"]["site"] != site:
+                continue
+            if topic and topic not in Profile.from_dict(view["profile"]).topics():
+                continue
+            found.append(view)
+        return found
+
+    def snapshot(self) -> Any:
+        return {
+            "programmes": self.programmes,
+            "participants": self.participants,
+            "by_programme": self.by_programme,
+        }
+
+
+_STATUS_AFTER = {
+    "EnrolmentOpened": "enrolment_open",
+    "EnrolmentClosed": "enrolment_closed",
+    "Launched": "launched",
+    "Closed": "closed",
+}

@@ -1,0 +1,155 @@
+"""The eventsourcing ``Application`` every service builds on.
+
+It wires the store from the environment (SQLite by default, PostgreSQL in
+production), records tracking positions in the same transaction as events
+(process recorder), stamps envelopes on every event, and turns the store's
+conflict errors into :class:`ConcurrencyConflict` so that racing commands
+surface as ``ABORTED`` and never half-apply.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import Application, ProcessingEvent
+from eventsourcing.domain import DomainEventProtocol, MutableOrImmutableAggregate
+from eventsourcing.persistence import (
+    IntegrityError,
+    Notification,
+    ProcessRecorder,
+    Recording,
+    Tracking,
+)
+from opentelemetry import trace
+
+from revmentor.kernel.envelope import EnvelopeMapper
+from revmentor.kernel.errors import ConcurrencyConflict
+from revmentor.kernel.readmodel import ReadModel
+from revmentor.kernel.settings import store_env
+
+Saveable = MutableOrImmutableAggregate[UUID] | DomainEventProtocol[UUID] | None
+
+#: Tracking name under which the outbox relay stores its published position.
+RELAY_TRACKING = "__relay__"
+
+_tracer = trace.get_tracer("revmentor.kernel.store")
+
+
+class ServiceApplication(Application[UUID]):
+    """Base application: one per service, named after the service."""
+
+    name = "service"
+    page_size = 500
+
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        merged = store_env(self.name)
+        merged.update(env or {})
+        super().__init__(merged)
+        self._catch_up_lock = threading.Lock()
+        self.save_listeners: list[Callable[[], None]] = []
+        self.read_model = self.construct_read_model()
+
+    # -- wiring -------------------------------------------------------------
+    def construct_mapper(self) -> EnvelopeMapper:  # type: ignore[override]
+        return EnvelopeMapper(
+            transcoder=self.construct_transcoder(),
+            compressor=self.factory.compressor(),
+            cipher=self.factory.cipher(),
+        )
+
+    def construct_recorder(self) -> ProcessRecorder:
+        return self.factory.process_recorder()
+
+    def construct_read_model(self) -> ReadModel:
+        """The service's queryable projection, rebuilt from its own log."""
+        return ReadModel()
+
+    @property
+    def process_recorder(self) -> ProcessRecorder:
+        assert isinstance(self.recorder, ProcessRecorder)
+        return self.recorder
+
+    @property
+    def envelope_mapper(self) -> EnvelopeMapper:
+        assert isinstance(self.mapper, EnvelopeMapper)
+        return self.mapper
+
+    # -- writing ------------------------------------------------------------
+    def save(self, *objs: Saveable, **kwargs: Any) -> list[Recording[UUID]]:
+        """Save atomically; a lost race becomes :class:`ConcurrencyConflict`."""
+        try:
+            return super().save(*objs, **kwargs)
+        except IntegrityError as error:
+            raise ConcurrencyConflict(
+                "another change to the same object was recorded first; read it again and retry"
+            ) from error
+
+    def _notify(self, recordings: list[Recording[UUID]]) -> None:
+        """After a commit: wake whoever follows the log (the relay)."""
+        super()._notify(recordings)
+        for listener in list(self.save_listeners):
+            listener()
+
+    def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
+        with _tracer.start_as_current_span(f"{self.name}.store.append") as span:
+            span.set_attribute("revmentor.events", len(processing_event.events))
+            return super()._record(processing_event)
+
+    def record_processed(self, upstream: str, position: int, *objs: Saveable) -> bool:
+        """Record the events caused by upstream ``position`` with its tracking.
+
+        Returns False (and writes nothing) when that position was already
+        processed: redelivery never applies twice.
+        """
+        if self.process_recorder.has_tracking_id(upstream, position):
+            return False
+        processing = ProcessingEvent[UUID](Tracking(upstream, position))
+        processing.collect_events(*objs)
+        try:
+            self._record(processing)
+        except IntegrityError as error:
+            if self.process_recorder.has_tracking_id(upstream, position):
+                return False
+            raise ConcurrencyConflict(f"conflict while applying {upstream}#{position}") from error
+        return True
+
+    def tracked_position(self, upstream: str) -> int:
+        return self.process_recorder.max_tracking_id(upstream) or 0
+
+    # -- reading the log ----------------------------------------------------
+    def notifications(self, after: int, limit: int) -> Sequence[Notification]:
+        return self.recorder.select_notifications(
+            start=after, limit=limit, inclusive_of_start=False
+        )
+
+    def catch_up(self) -> int:
+        """Bring the read model up to the end of the log (all replicas' writes)."""
+        with self._catch_up_lock:
+            while True:
+                page = self.notifications(self.read_model.position, self.page_size)
+                for notification in page:
+                    event, envelope = self.envelope_mapper.decode(notification)
+                    self.read_model.apply_notification(notification.id, event, envelope)
+                if len(page) < self.page_size:
+                    return self.read_model.position
+
+    def rebuild_read_model(self) -> ReadModel:
+        """A fresh read model built from position zero (replay equals live)."""
+        model = self.construct_read_model()
+        after = 0
+        while True:
+            page = self.notifications(after, self.page_size)
+            for notification in page:
+                event, envelope = self.envelope_mapper.decode(notification)
+                model.apply_notification(notification.id, event, envelope)
+                after = notification.id
+            if len(page) < self.page_size:
+                return model
+
+    def query(self, read: Callable[[Any], Any]) -> Any:
+        """Run ``read`` against the caught-up read model."""
+        self.catch_up()
+        return read(self.read_model)

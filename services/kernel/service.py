@@ -1,0 +1,71 @@
+"""Run one service process: gRPC server, outbox relay, consumers, clean stop.
+
+Every service's ``main`` is a call to :func:`run_service` with its own parts,
+so start-up and shutdown behave the same everywhere: SIGTERM reports
+NOT_SERVING, lets in-flight calls finish, stops the relay after its current
+page, and closes the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from revmentor.kernel.application import ServiceApplication
+from revmentor.kernel.grpc_server import GrpcServer, install_shutdown_signals
+from revmentor.kernel.relay import Relay, Translator
+from revmentor.kernel.settings import ServiceSettings
+from revmentor.kernel.telemetry import setup_logging, setup_tracing
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ServiceParts:
+    """What a service plugs into the common process."""
+
+    app: ServiceApplication
+    register: Callable[[Any, Any], None]
+    servicer: Any
+    service_names: Iterable[str]
+    translate: Translator
+    background: list[Callable[[asyncio.Event], Any]] = field(default_factory=list)
+
+
+async def serve(
+    parts: ServiceParts, settings: ServiceSettings, stop: asyncio.Event | None = None
+) -> None:
+    """Serve until ``stop`` is set (or SIGTERM/SIGINT arrives)."""
+    stop = stop or asyncio.Event()
+    install_shutdown_signals(stop)
+    server = GrpcServer(settings.service, settings.grpc_host, settings.grpc_port)
+    server.add(parts.register, parts.servicer, parts.service_names)
+    relay = Relay(
+        parts.app,
+        parts.translate,
+        settings.nats_url,
+        batch=settings.relay_batch,
+        idle_seconds=settings.relay_idle_seconds,
+    )
+    await asyncio.to_thread(parts.app.catch_up)
+    await server.start()
+    tasks = [asyncio.create_task(relay.run(stop), name="relay")]
+    tasks += [asyncio.create_task(job(stop)) for job in parts.background]
+    await stop.wait()
+    log.info("%s stopping", settings.service)
+    await server.stop()
+    with contextlib.suppress(asyncio.TimeoutError):
+        await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), timeout=10)
+    parts.app.close()
+    log.info("%s stopped", settings.service)
+
+
+def main(service: str, build: Callable[[], ServiceParts]) -> None:
+    setup_logging()
+    setup_tracing(service)
+    settings = ServiceSettings.from_env(service)
+    asyncio.run(serve(build(), settings))

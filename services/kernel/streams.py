@@ -1,0 +1,67 @@
+"""JetStream streams, declared idempotently with explicit configuration.
+
+One stream per service (written only by that service's relay) and one
+dead-letter stream shared by all consumers. File storage, a duplicate window
+long enough to cover a relay restart, unlimited retention so integrators can
+replay a programme from its beginning.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from nats.js import JetStreamContext
+from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
+from nats.js.errors import NotFoundError
+
+from revmentor.kernel.cloudevents import stream_name
+from revmentor.kernel.settings import env
+
+log = logging.getLogger(__name__)
+
+SERVICES = ("enrolment", "training", "matching", "scheduling", "feedback")
+DLQ_STREAM = "REVMENTOR_DLQ"
+DLQ_SUBJECT_PREFIX = "revmentor.dlq"
+
+
+def service_stream_config(service: str) -> StreamConfig:
+    return StreamConfig(
+        name=stream_name(service),
+        description=f"revmentor {service} integration events (CloudEvents, proto3 JSON)",
+        subjects=[f"revmentor.{service}.>"],
+        retention=RetentionPolicy.LIMITS,
+        storage=StorageType.FILE,
+        discard=DiscardPolicy.OLD,
+        max_age=float(env("NATS_STREAM_MAX_AGE_SECONDS", "0")),
+        duplicate_window=float(env("NATS_DUPLICATE_WINDOW_SECONDS", "600")),
+        num_replicas=int(env("NATS_STREAM_REPLICAS", "1")),
+    )
+
+
+def dlq_stream_config() -> StreamConfig:
+    return StreamConfig(
+        name=DLQ_STREAM,
+        description="revmentor dead letters: messages a consumer gave up on",
+        subjects=[f"{DLQ_SUBJECT_PREFIX}.>"],
+        retention=RetentionPolicy.LIMITS,
+        storage=StorageType.FILE,
+        duplicate_window=float(env("NATS_DUPLICATE_WINDOW_SECONDS", "600")),
+        num_replicas=int(env("NATS_STREAM_REPLICAS", "1")),
+    )
+
+
+async def ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:
+    """Create the stream, or bring an existing one to ``config``."""
+    try:
+        await js.stream_info(config.name or "")
+    except NotFoundError:
+        await js.add_stream(config)
+        log.info("created stream %s", config.name)
+        return
+    await js.update_stream(config)
+
+
+async def declare_streams(js: JetStreamContext, services: tuple[str, ...] = SERVICES) -> None:
+    for service in services:
+        await ensure_stream(js, service_stream_config(service))
+    await ensure_stream(js, dlq_stream_config())

