@@ -37,8 +37,13 @@ def _pg_connect(dbname: str = "postgres"):  # type: ignore[no-untyped-def]
     import psycopg
 
     return psycopg.connect(
-        host=PG_HOST, port=PG_PORT, user=PG_USER, password=PG_PASSWORD or None,
-        dbname=dbname, autocommit=True, connect_timeout=3,
+        host=PG_HOST,
+        port=PG_PORT,
+        user=PG_USER,
+        password=PG_PASSWORD or None,
+        dbname=dbname,
+        autocommit=True,
+        connect_timeout=3,
     )
 
 

@@ -134,7 +134,7 @@ class EnrolmentApplication(ServiceApplication):
 
     def _registered_participant(self, programme_id: UUID, employee_id: str) -> UUID | None:
         try:
-            index = self.repository.get(EmployeeRegistration.id_for(programme_id, employee_id))
+            index: Any = self.repository.get(EmployeeRegistration.id_for(programme_id, employee_id))
         except AggregateNotFoundError:
             return None
         assert isinstance(index, EmployeeRegistration)
@@ -213,7 +213,7 @@ class EnrolmentApplication(ServiceApplication):
 
     def _get(self, aggregate_id: UUID, kind: type[Aggregate]) -> Any:
         try:
-            found = self.repository.get(aggregate_id)
+            found: Any = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             return None
         return found if isinstance(found, kind) else None

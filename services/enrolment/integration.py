@@ -6,10 +6,9 @@ emails, employee ids, birth years or free text (DESIGN section 4).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from revmentor.enrolment.domain.participant import Participant
-from revmentor.enrolment.domain.programme import Programme
 from revmentor.events.v1 import enrolment_pb2 as pb
 from revmentor.kernel.cloudevents import IntegrationEvent
 
@@ -75,23 +74,24 @@ def _withdrawn(e: Any) -> IntegrationEvent:
     return IntegrationEvent("ParticipantWithdrawn", programme_id, message)
 
 
-TRANSLATIONS: dict[type, Any] = {
-    Programme.Created: _programme_created,
-    Programme.EnrolmentOpened: _programme_status(
+#: Domain event class (qualified name) -> integration event. Others stay private.
+TRANSLATIONS: dict[str, Callable[[Any], IntegrationEvent]] = {
+    "Programme.Created": _programme_created,
+    "Programme.EnrolmentOpened": _programme_status(
         "ProgrammeEnrolmentOpened", pb.ProgrammeEnrolmentOpened
     ),
-    Programme.EnrolmentClosed: _programme_status(
+    "Programme.EnrolmentClosed": _programme_status(
         "ProgrammeEnrolmentClosed", pb.ProgrammeEnrolmentClosed
     ),
-    Programme.Launched: _programme_status("ProgrammeLaunched", pb.ProgrammeLaunched),
-    Programme.Closed: _programme_status("ProgrammeClosed", pb.ProgrammeClosed),
-    Participant.Enrolled: _enrolled,
-    Participant.ProfileUpdated: _profile_updated,
-    Participant.Withdrawn: _withdrawn,
+    "Programme.Launched": _programme_status("ProgrammeLaunched", pb.ProgrammeLaunched),
+    "Programme.Closed": _programme_status("ProgrammeClosed", pb.ProgrammeClosed),
+    "Participant.Enrolled": _enrolled,
+    "Participant.ProfileUpdated": _profile_updated,
+    "Participant.Withdrawn": _withdrawn,
 }
 
 
 def translate(event: Any) -> IntegrationEvent | None:
     """The integration event for a domain event, or None if it stays private."""
-    translator = TRANSLATIONS.get(type(event))
+    translator = TRANSLATIONS.get(type(event).__qualname__)
     return translator(event) if translator else None

@@ -7,11 +7,10 @@ queries need, so they never load aggregates one by one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from revmentor.enrolment.domain.participant import EmployeeRegistration, Participant
 from revmentor.enrolment.domain.profile import Profile
-from revmentor.enrolment.domain.programme import Programme
 from revmentor.kernel.readmodel import ReadModel
 
 
@@ -23,23 +22,9 @@ class EnrolmentReadModel(ReadModel):
         self.by_programme: dict[str, list[str]] = {}
 
     def apply(self, event: Any, envelope: dict[str, Any]) -> None:
-        handler = self._handlers().get(type(event))
+        handler = _HANDLERS.get(type(event).__qualname__)
         if handler is not None:
             handler(self, event)
-
-    @staticmethod
-    def _handlers() -> dict[type, Any]:
-        return {
-            Programme.Created: EnrolmentReadModel._programme_created,
-            Programme.EnrolmentOpened: EnrolmentReadModel._programme_status,
-            Programme.EnrolmentClosed: EnrolmentReadModel._programme_status,
-            Programme.Launched: EnrolmentReadModel._programme_status,
-            Programme.Closed: EnrolmentReadModel._programme_status,
-            Participant.Enrolled: EnrolmentReadModel._enrolled,
-            Participant.ProfileUpdated: EnrolmentReadModel._profile_updated,
-            Participant.Withdrawn: EnrolmentReadModel._withdrawn,
-            EmployeeRegistration.Registered: EnrolmentReadModel._ignore,
-        }
 
     # -- programmes -------------------------------------------------------------
     def _programme_created(self, e: Any) -> None:
@@ -94,9 +79,6 @@ class EnrolmentReadModel(ReadModel):
         view["version"] = e.originator_version
         self._count(view["programme_id"], view["role"], -1)
 
-    def _ignore(self, e: Any) -> None:
-        return None
-
     def _count(self, programme_id: str, role: str, delta: int) -> None:
         programme = self.programmes.get(programme_id)
         if programme is not None:
@@ -128,6 +110,17 @@ class EnrolmentReadModel(ReadModel):
             "by_programme": self.by_programme,
         }
 
+
+_HANDLERS: dict[str, Callable[[EnrolmentReadModel, Any], None]] = {
+    "Programme.Created": EnrolmentReadModel._programme_created,
+    "Programme.EnrolmentOpened": EnrolmentReadModel._programme_status,
+    "Programme.EnrolmentClosed": EnrolmentReadModel._programme_status,
+    "Programme.Launched": EnrolmentReadModel._programme_status,
+    "Programme.Closed": EnrolmentReadModel._programme_status,
+    "Participant.Enrolled": EnrolmentReadModel._enrolled,
+    "Participant.ProfileUpdated": EnrolmentReadModel._profile_updated,
+    "Participant.Withdrawn": EnrolmentReadModel._withdrawn,
+}
 
 _STATUS_AFTER = {
     "EnrolmentOpened": "enrolment_open",

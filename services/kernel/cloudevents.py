@@ -8,6 +8,7 @@ events without generated code (DESIGN 3). ``Nats-Msg-Id`` equals ``ce-id``
 
 from __future__ import annotations
 
+import builtins
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -106,7 +107,7 @@ class ReceivedEvent:
     def name(self) -> str:
         return self.type.rsplit(".", 1)[-1]
 
-    def parse(self, message_class: type[Message]) -> Any:
+    def parse(self, message_class: builtins.type[Message]) -> Any:
         """The data as the generated message class (unknown fields ignored)."""
         return json_format.ParseDict(self.data, message_class(), ignore_unknown_fields=True)
 

@@ -9,7 +9,8 @@ with :meth:`EnvelopeMapper.decode`.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Hashable
+from typing import Any, cast
 from uuid import UUID
 
 from eventsourcing.domain import DomainEventProtocol
@@ -57,7 +58,7 @@ class EnvelopeMapper(Mapper[UUID]):
         event_state: dict[str, Any] = self.transcoder.decode(state)
         envelope = event_state.pop(ENVELOPE_KEY, None) or {}
         cls = resolve_topic(stored_event.topic)
-        to_id = find_id_convertor(cls, type(stored_event.originator_id))
+        to_id = find_id_convertor(cls, cast(Hashable, type(stored_event.originator_id)))
         event_state["originator_id"] = to_id(stored_event.originator_id)
         event_state["originator_version"] = stored_event.originator_version
         class_version = getattr(cls, "class_version", 1)

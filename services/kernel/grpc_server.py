@@ -122,7 +122,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         inner = handler.unary_unary
         metadata = {k: str(v) for k, v in (details.invocation_metadata or ())}  # type: ignore[attr-defined]
 
-        async def wrapped(request: Any, ctx: grpc.aio.ServicerContext) -> Any:
+        async def wrapped(request: Any, ctx: Any) -> Any:
             with (
                 self.tracer.start_as_current_span(
                     method.lstrip("/"), context=context_from(metadata), kind=trace.SpanKind.SERVER

@@ -8,7 +8,12 @@ after JetStream has acknowledged everything up to it. A crash re-publishes at
 most the unacknowledged tail, which JetStream drops as duplicates.
 
 Publishes within a page are pipelined (sent in log order, acknowledgements
-awaited together); the stored position never passes an unacknowledged event.
+awaited together) and chained: each carries ``Nats-Expected-Last-Msg-Id`` of
+the one before, so if one is refused every later one is refused too and the
+stream can never hold a gap or a reordering. The stored position never passes
+an unacknowledged event, and at start (and after any failure) the relay reads
+the stream's last message so it never re-sends what is already there, even
+after the duplicate window has passed.
 """
 
 from __future__ import annotations
@@ -18,20 +23,29 @@ import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import nats
-from eventsourcing.persistence import Notification, Tracking
+from eventsourcing.persistence import IntegrityError, Notification, Tracking
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 from opentelemetry import trace
 
 from revmentor.kernel.application import RELAY_TRACKING, ServiceApplication
-from revmentor.kernel.cloudevents import IntegrationEvent, OutgoingMessage, encode
+from revmentor.kernel.cloudevents import (
+    MSG_ID_HEADER,
+    IntegrationEvent,
+    OutgoingMessage,
+    encode,
+    stream_name,
+)
 from revmentor.kernel.streams import dlq_stream_config, ensure_stream, service_stream_config
 from revmentor.kernel.telemetry import context_from, current_traceparent
 
 log = logging.getLogger(__name__)
+
+EXPECTED_LAST_HEADER = "Nats-Expected-Last-Msg-Id"
 
 #: Maps a domain event to the integration event to publish, or None to skip it.
 Translator = Callable[[Any], IntegrationEvent | None]
@@ -62,6 +76,7 @@ class Relay:
         self.idle_seconds = idle_seconds
         self.ack_timeout = ack_timeout
         self.position = 0
+        self.last_msg_id = ""
         self.published = 0
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -84,7 +99,7 @@ class Relay:
                 js = nc.jetstream(timeout=self.ack_timeout)
                 await ensure_stream(js, service_stream_config(self.app.name))
                 await ensure_stream(js, dlq_stream_config())
-                self.position = await asyncio.to_thread(self.app.tracked_position, RELAY_TRACKING)
+                await self.sync_with_stream(js)
                 await self._follow(js, stop)
             finally:
                 with contextlib.suppress(Exception):
@@ -122,6 +137,8 @@ class Relay:
                 log.warning("relay could not publish (attempt %s): %s", failures, error)
                 moved = False
                 await self._pause(stop, min(0.2 * 2**failures, 5.0))
+                with contextlib.suppress(Exception):
+                    await self.sync_with_stream(js)
             if not moved:
                 await self._pause(stop, self.idle_seconds)
 
@@ -131,6 +148,20 @@ class Relay:
         for task in waiters:
             task.cancel()
 
+    async def sync_with_stream(self, js: JetStreamContext) -> None:
+        """Start from the stored position or the stream's last message, if later."""
+        stored = await asyncio.to_thread(self.app.tracked_position, RELAY_TRACKING)
+        self.position, self.last_msg_id = max(self.position, stored), ""
+        info = await js.stream_info(stream_name(self.app.name))
+        if not info.state.messages:
+            return
+        last = await js.get_msg(stream_name(self.app.name), info.state.last_seq)
+        headers = last.headers or {}
+        self.last_msg_id = headers.get(MSG_ID_HEADER, "")
+        on_stream = int(headers.get("ce-sequence", "0"))
+        if on_stream > self.position:
+            await self._store_position(on_stream)
+
     async def publish_next_page(self, js: JetStreamContext) -> bool:
         """Publish one page of the log; True when the position moved."""
         page = await asyncio.to_thread(self.app.notifications, self.position, self.batch)
@@ -139,37 +170,55 @@ class Relay:
         pending = [self._prepare(n) for n in page]
         acked_to = await self._publish_in_order(js, pending)
         if acked_to > self.position:
-            await asyncio.to_thread(
-                self.app.process_recorder.insert_tracking, Tracking(RELAY_TRACKING, acked_to)
-            )
-            self.position = acked_to
+            await self._store_position(acked_to)
         if acked_to < pending[-1].position:
             raise ConnectionError(f"publication stopped after position {acked_to}")
         return True
 
+    async def _store_position(self, position: int) -> None:
+        """Persist the position; another replica's relay may already be past it."""
+        try:
+            await asyncio.to_thread(
+                self.app.process_recorder.insert_tracking, Tracking(RELAY_TRACKING, position)
+            )
+        except IntegrityError:
+            stored = await asyncio.to_thread(self.app.tracked_position, RELAY_TRACKING)
+            if stored < position:
+                raise
+        self.position = position
+
     def _prepare(self, notification: Notification) -> PendingPublish:
         event, envelope = self.app.envelope_mapper.decode(notification)
+        occurred_at = getattr(event, "timestamp", None) or datetime.now(UTC)
         integration = self.translate(event)
         if integration is None:
             return PendingPublish(notification.id, None)
-        message = encode(self.app.name, notification.id, integration, event.timestamp, envelope)
+        message = encode(self.app.name, notification.id, integration, occurred_at, envelope)
         return PendingPublish(notification.id, message)
 
     async def _publish_in_order(
         self, js: JetStreamContext, pending: Sequence[PendingPublish]
     ) -> int:
         """Send every message in order, await the acks, return the acked prefix end."""
-        sends = [self._send(js, p.message) if p.message else _done() for p in pending]
+        chain_start, sends = self.last_msg_id, []
+        for item in pending:
+            if item.message is None:
+                sends.append(_done())
+                continue
+            sends.append(self._send(js, item.message, self.last_msg_id))
+            self.last_msg_id = item.message.headers[MSG_ID_HEADER]
         results = await asyncio.gather(*sends, return_exceptions=True)
-        acked_to = self.position
+        acked_to, self.last_msg_id = self.position, chain_start
         for item, result in zip(pending, results, strict=True):
             if isinstance(result, BaseException):
                 log.warning("publish of %s:%s failed: %s", self.app.name, item.position, result)
                 break
             acked_to = item.position
+            if item.message is not None:
+                self.last_msg_id = item.message.headers[MSG_ID_HEADER]
         return acked_to
 
-    async def _send(self, js: JetStreamContext, message: OutgoingMessage) -> None:
+    async def _send(self, js: JetStreamContext, message: OutgoingMessage, after: str) -> None:
         parent = context_from(message.headers)
         with self._tracer.start_as_current_span(
             f"publish {message.subject}", context=parent, kind=trace.SpanKind.PRODUCER
@@ -179,6 +228,8 @@ class Relay:
             span.set_attribute("messaging.message.id", message.headers["Nats-Msg-Id"])
             headers = dict(message.headers)
             headers["traceparent"] = current_traceparent()
+            if after:
+                headers[EXPECTED_LAST_HEADER] = after
             await js.publish(
                 message.subject, message.data, headers=headers, timeout=self.ack_timeout
             )
