@@ -37,6 +37,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import ConsumerConfig, DeliverPolicy, ReplayPolicy
+from opentelemetry import trace
 
 from revmentor.kernel.application import Saveable, ServiceApplication
 from revmentor.kernel.cloudevents import (
@@ -49,8 +50,10 @@ from revmentor.kernel.cloudevents import (
 from revmentor.kernel.context import RequestContext, acting_as
 from revmentor.kernel.errors import ConcurrencyConflict, DomainError
 from revmentor.kernel.streams import DLQ_STREAM, DLQ_SUBJECT_PREFIX, SERVICES, declare_streams
+from revmentor.kernel.telemetry import context_from, current_traceparent
 
 log = logging.getLogger(__name__)
+_tracer = trace.get_tracer("revmentor.kernel.consumer")
 
 #: faststream logs every message at INFO; that costs more than handling most of them.
 broker_log = logging.getLogger(f"{__name__}.faststream")
@@ -162,7 +165,7 @@ class UpstreamSubscription:
             actor=f"service:{self.app.name}",
             correlation_id=event.correlation_id or event.id,
             causation_id=event.id,
-            traceparent=event.traceparent,
+            traceparent=current_traceparent() or event.traceparent,
         )
 
     def apply(self, event: ReceivedEvent) -> bool:
@@ -176,7 +179,14 @@ class UpstreamSubscription:
         handler = self.handlers.get(event.name)
         if handler is None:
             return self.app.record_processed(self.upstream, event.sequence)
-        with acting_as(self.request_context(event)):
+        parent = context_from({"traceparent": event.traceparent})
+        with (
+            _tracer.start_as_current_span(
+                f"consume {event.type}", context=parent, kind=trace.SpanKind.CONSUMER
+            ) as span,
+            acting_as(self.request_context(event)),
+        ):
+            span.set_attribute("messaging.message.id", event.id)
             aggregates = handler(event)
             return self.app.record_processed(self.upstream, event.sequence, *aggregates)
 
