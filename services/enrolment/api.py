@@ -16,6 +16,7 @@ import grpc
 from revmentor.enrolment import mapping as m
 from revmentor.enrolment.application import EnrolmentApplication
 from revmentor.enrolment.domain.programme import Programme
+from revmentor.enrolment.readmodel import EnrolmentReadModel
 from revmentor.enrolment.v1 import enrolment_pb2 as pb
 from revmentor.enrolment.v1 import enrolment_pb2_grpc as pb_grpc
 from revmentor.kernel.paging import page
@@ -58,13 +59,18 @@ class EnrolmentServicer(pb_grpc.EnrolmentServiceServicer):
 
     async def ListProgrammes(self, request: pb.ListProgrammesRequest, context: Context) -> Any:
         def list_programmes() -> pb.ListProgrammesResponse:
-            found = self.app.views.list_programmes(m.PROGRAMME_STATUS.get(request.status, ""))
-            chunk, token = page(found, request.page_size, request.page_token)
-            return pb.ListProgrammesResponse(
-                programmes=[m.programme_view_message(v) for v in chunk],
-                next_page_token=token,
-                total_size=len(found),
-            )
+            status = m.enum_filter("status", request.status, m.PROGRAMME_STATUS)
+
+            def read(model: EnrolmentReadModel) -> pb.ListProgrammesResponse:
+                found = model.list_programmes(status)
+                chunk, token = page(found, request.page_size, request.page_token)
+                return pb.ListProgrammesResponse(
+                    programmes=[m.programme_view_message(v) for v in chunk],
+                    next_page_token=token,
+                    total_size=len(found),
+                )
+
+            return self.app.query(read)
 
         return await self._run(list_programmes)
 
@@ -139,19 +145,21 @@ class EnrolmentServicer(pb_grpc.EnrolmentServiceServicer):
     async def ListParticipants(self, request: pb.ListParticipantsRequest, context: Context) -> Any:
         def list_participants() -> pb.ListParticipantsResponse:
             programme = self.app.programme(request.programme_id)
-            found = self.app.views.list_participants(
-                str(programme.id),
-                m.ROLE.get(request.role, ""),
-                m.PARTICIPANT_STATUS.get(request.status, ""),
-                request.topic,
-                request.site,
-            )
-            chunk, token = page(found, request.page_size, request.page_token)
-            return pb.ListParticipantsResponse(
-                participants=[m.participant_view_message(v) for v in chunk],
-                next_page_token=token,
-                total_size=len(found),
-            )
+            role = m.enum_filter("role", request.role, m.ROLE)
+            status = m.enum_filter("status", request.status, m.PARTICIPANT_STATUS)
+
+            def read(model: EnrolmentReadModel) -> pb.ListParticipantsResponse:
+                found = model.list_participants(
+                    str(programme.id), role, status, request.topic, request.site
+                )
+                chunk, token = page(found, request.page_size, request.page_token)
+                return pb.ListParticipantsResponse(
+                    participants=[m.participant_view_message(v) for v in chunk],
+                    next_page_token=token,
+                    total_size=len(found),
+                )
+
+            return self.app.query(read)
 
         return await self._run(list_participants)
 

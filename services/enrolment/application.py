@@ -20,7 +20,14 @@ from revmentor.enrolment.domain.profile import Consent, Profile
 from revmentor.enrolment.domain.programme import Programme, ProgrammeRules, Topic
 from revmentor.enrolment.readmodel import EnrolmentReadModel
 from revmentor.kernel.application import ServiceApplication
-from revmentor.kernel.errors import AlreadyExists, ConcurrencyConflict, NotFound, Violations
+from revmentor.kernel.errors import (
+    AlreadyExists,
+    ConcurrencyConflict,
+    NotFound,
+    ValidationFailed,
+    Violations,
+    shown,
+)
 from revmentor.kernel.ids import parse_id
 from revmentor.kernel.readmodel import ReadModel
 
@@ -35,6 +42,11 @@ class EnrolmentApplication(ServiceApplication):
 
     @property
     def views(self) -> EnrolmentReadModel:
+        """The caught-up read model, for single-threaded use (tests, tools).
+
+        Request handlers read through :meth:`query` instead, which holds the
+        catch-up lock while reading.
+        """
         self.catch_up()
         assert isinstance(self.read_model, EnrolmentReadModel)
         return self.read_model
@@ -194,12 +206,17 @@ class EnrolmentApplication(ServiceApplication):
         programme = self.programme(programme_id)
         participant_id = self._registered_participant(programme.id, employee_id)
         if participant_id is None:
-            raise NotFound(f"no participant with employee id {employee_id} in {programme_id}")
+            raise NotFound(
+                f"no participant with employee id {shown(employee_id)} in {programme_id}"
+            )
         return self.participant(str(participant_id))
 
     def programme_counts(self, programme_id: str) -> tuple[int, int]:
-        view = self.views.programmes.get(programme_id, {})
-        return view.get("mentor_count", 0), view.get("mentee_count", 0)
+        def counts(model: Any) -> tuple[int, int]:
+            view = model.programmes.get(programme_id, {})
+            return view.get("mentor_count", 0), view.get("mentee_count", 0)
+
+        return self.query(counts)
 
     def participants_for_matching(self, participant_ids: list[str]) -> list[Participant]:
         v = Violations()
@@ -208,6 +225,11 @@ class EnrolmentApplication(ServiceApplication):
             "participant_ids",
             f"ask for 1-{MAX_ATTRIBUTE_BATCH} participants at a time",
         )
+        for i, value in enumerate(participant_ids[:MAX_ATTRIBUTE_BATCH]):
+            try:
+                parse_id(f"participant_ids[{i}]", value)
+            except ValidationFailed as error:
+                v.items += error.violations
         v.raise_if_any()
         return [self.participant(pid) for pid in participant_ids]
 
@@ -220,6 +242,9 @@ class EnrolmentApplication(ServiceApplication):
 
 
 def _expect_version(aggregate: Aggregate, expected_version: int) -> None:
+    v = Violations()
+    v.check(expected_version >= 0, "expected_version", "must be 0 (any version) or positive")
+    v.raise_if_any()
     if expected_version and aggregate.version != expected_version:
         raise ConcurrencyConflict(
             f"{type(aggregate).__name__.lower()} {aggregate.id} is at version "

@@ -17,6 +17,7 @@ from revmentor.enrolment.domain.profile import (
 )
 from revmentor.enrolment.domain.programme import Programme, ProgrammeRules, Topic
 from revmentor.enrolment.v1 import enrolment_pb2 as pb
+from revmentor.kernel.errors import FieldViolation, ValidationFailed
 
 ROLE = {pb.ROLE_MENTOR: "mentor", pb.ROLE_MENTEE: "mentee"}
 PREFERENCE = {
@@ -57,6 +58,15 @@ REASON_PB = _reverse(REASON)
 
 
 # -- requests -> domain ---------------------------------------------------------
+def enum_filter(field: str, value: int, table: dict[Any, str]) -> str:
+    """A filter's domain value: '' for unset (no filter), INVALID_ARGUMENT if unknown."""
+    if value == 0:
+        return ""
+    if value not in table:
+        raise ValidationFailed([FieldViolation(field, f"unknown value {value}")])
+    return table[value]
+
+
 def rules_from(message: pb.ProgrammeRules) -> ProgrammeRules:
     defaults = ProgrammeRules()
     values = {

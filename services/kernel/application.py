@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import Application, ProcessingEvent
@@ -30,6 +30,7 @@ from revmentor.kernel.errors import ConcurrencyConflict
 from revmentor.kernel.readmodel import ReadModel
 from revmentor.kernel.settings import store_env
 
+T = TypeVar("T")
 Saveable = MutableOrImmutableAggregate[UUID] | DomainEventProtocol[UUID] | None
 
 #: Tracking name under which the outbox relay stores its published position.
@@ -48,7 +49,7 @@ class ServiceApplication(Application[UUID]):
         merged = store_env(self.name)
         merged.update(env or {})
         super().__init__(merged)
-        self._catch_up_lock = threading.Lock()
+        self._catch_up_lock = threading.RLock()
         self.save_listeners: list[Callable[[], None]] = []
         self.read_model = self.construct_read_model()
 
@@ -149,7 +150,8 @@ class ServiceApplication(Application[UUID]):
             if len(page) < self.page_size:
                 return model
 
-    def query(self, read: Callable[[Any], Any]) -> Any:
-        """Run ``read`` against the caught-up read model."""
-        self.catch_up()
-        return read(self.read_model)
+    def query(self, read: Callable[[Any], T]) -> T:
+        """Run ``read`` on the caught-up read model, with no catch-up running meanwhile."""
+        with self._catch_up_lock:
+            self.catch_up()
+            return read(self.read_model)

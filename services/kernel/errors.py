@@ -9,6 +9,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+#: Longest piece of client input echoed back in an error (gRPC trailers are small).
+MAX_ECHO = 40
+#: Most violations listed in one error; the rest are counted.
+MAX_VIOLATIONS = 50
+
+
+def shown(value: object) -> str:
+    """A client value as an error may quote it: repr, cut to MAX_ECHO characters."""
+    text = repr(value)
+    return text if len(text) <= MAX_ECHO else text[: MAX_ECHO - 3] + "..."
+
 
 class DomainError(Exception):
     """Base class: an expected refusal, safe to show to the caller."""
@@ -26,8 +37,11 @@ class ValidationFailed(DomainError):
     """The input breaks one or more rules; every violation is listed."""
 
     def __init__(self, violations: list[FieldViolation]):
-        self.violations = list(violations)
+        self.violations = list(violations)[:MAX_VIOLATIONS]
         summary = "; ".join(f"{v.field}: {v.description}" for v in self.violations)
+        more = len(violations) - len(self.violations)
+        if more:
+            summary += f"; and {more} more"
         super().__init__(f"invalid input: {summary}")
 
 

@@ -31,6 +31,7 @@ from revmentor.kernel.errors import (
     AlreadyExists,
     ConcurrencyConflict,
     DomainError,
+    FieldViolation,
     IllegalTransition,
     NotFound,
     ValidationFailed,
@@ -48,6 +49,8 @@ STATUS_OF: list[tuple[type[DomainError], grpc.StatusCode]] = [
 ]
 
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+#: gRPC trailers are capped (8 KiB soft, 16 KiB hard): keep the status text well below.
+MAX_STATUS_MESSAGE = 2000
 
 
 def code_for(error: DomainError) -> grpc.StatusCode:
@@ -59,7 +62,10 @@ def code_for(error: DomainError) -> grpc.StatusCode:
 
 def status_for(error: DomainError) -> status_pb2.Status:
     """The rich ``google.rpc.Status`` for a domain error."""
-    status = status_pb2.Status(code=code_for(error).value[0], message=str(error))
+    message = str(error)
+    if len(message) > MAX_STATUS_MESSAGE:
+        message = message[: MAX_STATUS_MESSAGE - 3] + "..."
+    status = status_pb2.Status(code=code_for(error).value[0], message=message)
     if isinstance(error, ValidationFailed):
         bad_request = error_details_pb2.BadRequest(
             field_violations=[
@@ -104,6 +110,17 @@ def _request_context(metadata: dict[str, str]) -> context.RequestContext:
     )
 
 
+def _decode_request(decode: Callable[[bytes], Any] | None, raw: bytes, method: str) -> Any:
+    if decode is None:
+        return raw
+    try:
+        return decode(raw)
+    except Exception as error:
+        raise ValidationFailed(
+            [FieldViolation("request", f"is not a valid {method.rsplit('/', 1)[-1]} message")]
+        ) from error
+
+
 class ServiceInterceptor(grpc.aio.ServerInterceptor):
     """Tracing, request context and error mapping around every unary RPC."""
 
@@ -120,9 +137,10 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         if handler is None or handler.unary_unary is None or method.startswith("/grpc."):
             return handler
         inner = handler.unary_unary
+        decode = handler.request_deserializer
         metadata = {k: str(v) for k, v in (details.invocation_metadata or ())}  # type: ignore[attr-defined]
 
-        async def wrapped(request: Any, ctx: Any) -> Any:
+        async def wrapped(raw: bytes, ctx: Any) -> Any:
             with (
                 self.tracer.start_as_current_span(
                     method.lstrip("/"), context=context_from(metadata), kind=trace.SpanKind.SERVER
@@ -130,6 +148,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
                 context.acting_as(_request_context(metadata)),
             ):
                 try:
+                    request = _decode_request(decode, raw, method)
                     return await inner(request, ctx)
                 except DomainError as error:
                     span.set_attribute("revmentor.error", type(error).__name__)
@@ -143,7 +162,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
 
         return grpc.unary_unary_rpc_method_handler(
             wrapped,
-            request_deserializer=handler.request_deserializer,
+            request_deserializer=None,  # decoded inside, so a bad body is INVALID_ARGUMENT
             response_serializer=handler.response_serializer,
         )
 

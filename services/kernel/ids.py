@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from revmentor.kernel.errors import FieldViolation, ValidationFailed
+from revmentor.kernel.errors import FieldViolation, ValidationFailed, shown
 
 
 def parse_id(field: str, value: str) -> UUID:
@@ -12,5 +12,5 @@ def parse_id(field: str, value: str) -> UUID:
     try:
         return UUID(value)
     except (ValueError, TypeError, AttributeError):
-        shown = value if value else "empty"
-        raise ValidationFailed([FieldViolation(field, f"must be a UUID (got {shown!r})")]) from None
+        got = shown(value) if value else "nothing"
+        raise ValidationFailed([FieldViolation(field, f"must be a UUID (got {got})")]) from None

@@ -56,6 +56,10 @@ class PendingPublish:
     position: int
     message: OutgoingMessage | None  # None: nothing to publish, position still counts
 
+    @property
+    def headers_msg_id(self) -> str:
+        return self.message.headers[MSG_ID_HEADER] if self.message else ""
+
 
 class Relay:
     """Follows one application's log and publishes it to its stream."""
@@ -200,41 +204,58 @@ class Relay:
         self, js: JetStreamContext, pending: Sequence[PendingPublish]
     ) -> int:
         """Send every message in order, await the acks, return the acked prefix end."""
-        chain_start, sends = self.last_msg_id, []
+        chain_start = self.last_msg_id
+        acks: list[asyncio.Future[Any] | None] = []
         for item in pending:
             if item.message is None:
-                sends.append(_done())
+                acks.append(None)
                 continue
-            sends.append(self._send(js, item.message, self.last_msg_id))
-            self.last_msg_id = item.message.headers[MSG_ID_HEADER]
-        results = await asyncio.gather(*sends, return_exceptions=True)
-        acked_to, self.last_msg_id = self.position, chain_start
-        for item, result in zip(pending, results, strict=True):
-            if isinstance(result, BaseException):
-                log.warning("publish of %s:%s failed: %s", self.app.name, item.position, result)
+            try:
+                acks.append(await self._send(js, item.message, self.last_msg_id))
+            except Exception as error:  # noqa: BLE001 - what was sent is still settled below
+                log.warning("send of %s:%s failed: %s", self.app.name, item.position, error)
                 break
+            self.last_msg_id = item.message.headers[MSG_ID_HEADER]
+        waiting = [ack for ack in acks if ack is not None]
+        if waiting:
+            await asyncio.wait(waiting, timeout=self.ack_timeout)
+        try:
+            return self._acked_prefix(pending, acks, chain_start)
+        finally:
+            for ack in waiting:
+                ack.cancel()  # frees nats-py's pending slot of any ack that never came
+
+    def _acked_prefix(
+        self,
+        pending: Sequence[PendingPublish],
+        acks: list[asyncio.Future[Any] | None],
+        chain_start: str,
+    ) -> int:
+        acked_to, self.last_msg_id = self.position, chain_start
+        for item, ack in zip(pending, acks, strict=False):
+            if ack is not None:
+                if not ack.done() or ack.cancelled() or ack.exception() is not None:
+                    reason = ack.exception() if ack.done() and not ack.cancelled() else "no ack"
+                    log.warning("publish of %s:%s failed: %s", self.app.name, item.position, reason)
+                    break
+                self.published += 1
+                self.last_msg_id = item.headers_msg_id
             acked_to = item.position
-            if item.message is not None:
-                self.last_msg_id = item.message.headers[MSG_ID_HEADER]
         return acked_to
 
-    async def _send(self, js: JetStreamContext, message: OutgoingMessage, after: str) -> None:
+    async def _send(
+        self, js: JetStreamContext, message: OutgoingMessage, after: str
+    ) -> asyncio.Future[Any]:
+        """Put one message on the wire (in order); the returned future is its PubAck."""
         parent = context_from(message.headers)
         with self._tracer.start_as_current_span(
             f"publish {message.subject}", context=parent, kind=trace.SpanKind.PRODUCER
         ) as span:
             span.set_attribute("messaging.system", "nats")
             span.set_attribute("messaging.destination.name", message.subject)
-            span.set_attribute("messaging.message.id", message.headers["Nats-Msg-Id"])
+            span.set_attribute("messaging.message.id", message.headers[MSG_ID_HEADER])
             headers = dict(message.headers)
             headers["traceparent"] = current_traceparent()
             if after:
                 headers[EXPECTED_LAST_HEADER] = after
-            await js.publish(
-                message.subject, message.data, headers=headers, timeout=self.ack_timeout
-            )
-            self.published += 1
-
-
-async def _done() -> None:
-    return None
+            return await js.publish_async(message.subject, message.data, headers=headers)

@@ -155,7 +155,7 @@ async def test_position_never_passes_an_unacknowledged_event(
     from revmentor.kernel.streams import ensure_stream, service_stream_config
 
     await ensure_stream(js, service_stream_config("ledger"))
-    original = js.publish
+    original = js.publish_async
     failed: list[str] = []
 
     async def flaky(subject: str, payload: bytes, **kwargs: Any) -> Any:
@@ -164,7 +164,7 @@ async def test_position_never_passes_an_unacknowledged_event(
             raise TimeoutError("no PubAck")
         return await original(subject, payload, **kwargs)
 
-    js.publish = flaky  # type: ignore[method-assign]
+    js.publish_async = flaky  # type: ignore[method-assign]
     with pytest.raises(ConnectionError):
         await relay.publish_next_page(js)
     assert app.tracked_position(RELAY_TRACKING) == 8, "stops before the unacked event 9"

@@ -7,10 +7,9 @@ Pure functions: the caller supplies today's year, nothing here reads a clock.
 
 from __future__ import annotations
 
-import itertools
 import re
 import zoneinfo
-from datetime import date
+from datetime import date, datetime
 from functools import lru_cache
 
 from revmentor.enrolment.domain.profile import (
@@ -24,22 +23,36 @@ from revmentor.enrolment.domain.profile import (
     Profile,
 )
 from revmentor.enrolment.domain.programme import ProgrammeRules, Topic
-from revmentor.kernel.errors import Violations
+from revmentor.kernel.errors import Violations, shown
 
-EMPLOYEE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-TOPIC_CODE = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
-CLOCK = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+# Used with fullmatch: "$" alone would accept a trailing newline.
+EMPLOYEE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+TOPIC_CODE = re.compile(r"[a-z0-9][a-z0-9-]{1,39}")
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*")
+CLOCK = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+TIMESTAMP = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})"
+)
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 OLDEST_BIRTH_YEAR = 1930
 YOUNGEST_WORKING_AGE = 16
 
 
+#: Names the zone database lists that are not places: the host's own zone and internals.
+NOT_PLACES = {"localtime", "posixrules", "Factory"}
+
+
 @lru_cache(maxsize=1)
 def time_zones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
+    """Real IANA zone names, independent of how the host is configured."""
+    return frozenset(
+        name
+        for name in zoneinfo.available_timezones()
+        if name not in NOT_PLACES and not name.startswith(("posix/", "right/"))
+    )
 
 
 def _text(v: Violations, field: str, value: str, low: int, high: int) -> None:
@@ -68,10 +81,12 @@ def check_programme(
 
 def _date(v: Violations, field: str, value: str) -> date | None:
     try:
-        return date.fromisoformat(value)
+        if ISO_DATE.fullmatch(value):
+            return date.fromisoformat(value)
     except ValueError:
-        v.add(field, f"must be an ISO date YYYY-MM-DD (got {value!r})")
-        return None
+        pass
+    v.add(field, f"must be an ISO date YYYY-MM-DD (got {shown(value)})")
+    return None
 
 
 def check_topics(v: Violations, topics: list[Topic]) -> None:
@@ -79,11 +94,11 @@ def check_topics(v: Violations, topics: list[Topic]) -> None:
     seen: set[str] = set()
     for i, topic in enumerate(topics):
         v.check(
-            bool(TOPIC_CODE.match(topic.code)),
+            bool(TOPIC_CODE.fullmatch(topic.code)),
             f"topics[{i}].code",
             "must be a lower-case slug of 2-40 letters, digits or '-'",
         )
-        v.check(topic.code not in seen, f"topics[{i}].code", f"duplicate topic {topic.code!r}")
+        v.check(topic.code not in seen, f"topics[{i}].code", f"duplicate topic {shown(topic.code)}")
         seen.add(topic.code)
         _text(v, f"topics[{i}].title", topic.title, 1, 100)
 
@@ -102,7 +117,7 @@ def check_rules(v: Violations, rules: ProgrammeRules) -> None:
 
 def check_employee_id(v: Violations, field: str, value: str) -> None:
     v.check(
-        bool(EMPLOYEE_ID.match(value)),
+        bool(EMPLOYEE_ID.fullmatch(value)),
         field,
         "must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit",
     )
@@ -123,6 +138,21 @@ def check_enrolment(
         check_profile(v, role, profile, catalogue, rules, this_year, employee_id)
     v.check(consent.given, "consent.given", "the participant must consent to take part")
     _text(v, "consent.notice_version", consent.notice_version, 1, 32)
+    if consent.given_at:
+        v.check(
+            _is_timestamp(consent.given_at),
+            "consent.given_at",
+            "must be an RFC 3339 timestamp with a zone, e.g. 2027-01-15T09:30:00Z",
+        )
+
+
+def _is_timestamp(value: str) -> bool:
+    if not TIMESTAMP.fullmatch(value):
+        return False
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).tzinfo is not None
+    except ValueError:
+        return False
 
 
 def check_profile(
@@ -137,7 +167,7 @@ def check_profile(
     """Plausibility of one profile against the programme's catalogue and rules."""
     _text(v, "profile.display_name", p.display_name, 1, 200)
     v.check(
-        len(p.email) <= 254 and bool(EMAIL.match(p.email)),
+        len(p.email) <= 254 and bool(EMAIL.fullmatch(p.email)),
         "profile.email",
         "must be an email address like name@example.com",
     )
@@ -159,7 +189,7 @@ def check_profile(
     v.check(
         p.time_zone in time_zones(),
         "profile.time_zone",
-        f"must be an IANA time zone such as Europe/Paris (got {p.time_zone!r})",
+        f"must be an IANA time zone such as Europe/Paris (got {shown(p.time_zone)})",
     )
     _check_languages(v, p.languages)
     _check_topics_for_role(v, role, p, catalogue)
@@ -177,9 +207,9 @@ def _check_languages(v: Violations, languages: tuple[str, ...]) -> None:
     v.check(len(set(lowered)) == len(lowered), "profile.languages", "must not repeat a language")
     for i, tag in enumerate(languages):
         v.check(
-            bool(LANGUAGE_TAG.match(tag)),
+            bool(LANGUAGE_TAG.fullmatch(tag)),
             f"profile.languages[{i}]",
-            f"must be a BCP 47 language tag such as en or fr-CA (got {tag!r})",
+            f"must be a BCP 47 language tag such as en or fr-CA (got {shown(tag)})",
         )
 
 
@@ -201,7 +231,7 @@ def _check_topics_for_role(v: Violations, role: str, p: Profile, catalogue: list
             v.check(
                 code in known,
                 f"profile.skills_offered[{i}]",
-                f"{code!r} is not in the programme's topic catalogue",
+                f"{shown(code)} is not in the programme's topic catalogue",
             )
     if role == MENTEE:
         v.check(
@@ -218,7 +248,7 @@ def _check_topics_for_role(v: Violations, role: str, p: Profile, catalogue: list
             v.check(
                 need.topic in known,
                 f"profile.learning_needs[{i}].topic",
-                f"{need.topic!r} is not in the programme's topic catalogue",
+                f"{shown(need.topic)} is not in the programme's topic catalogue",
             )
             v.check(
                 1 <= need.priority <= 3,
@@ -241,8 +271,8 @@ def _check_availability(
     for i, w in enumerate(windows):
         field = f"profile.availability[{i}]"
         ok = v.check(1 <= w.weekday <= 7, f"{field}.weekday", "must be 1 (Monday) to 7 (Sunday)")
-        ok &= v.check(bool(CLOCK.match(w.start_time)), f"{field}.start_time", "must be HH:MM")
-        ok &= v.check(bool(CLOCK.match(w.end_time)), f"{field}.end_time", "must be HH:MM")
+        ok &= v.check(bool(CLOCK.fullmatch(w.start_time)), f"{field}.start_time", "must be HH:MM")
+        ok &= v.check(bool(CLOCK.fullmatch(w.end_time)), f"{field}.end_time", "must be HH:MM")
         if ok and v.check(
             _minutes(w.start_time) < _minutes(w.end_time),
             f"{field}.end_time",
@@ -250,12 +280,17 @@ def _check_availability(
         ):
             spans.append((w.weekday, _minutes(w.start_time), _minutes(w.end_time), i))
     spans.sort()
-    for before, after in itertools.pairwise(spans):
-        v.check(
-            before[0] != after[0] or after[1] >= before[2],
-            f"profile.availability[{after[3]}]",
-            f"overlaps availability[{before[3]}]",
-        )
+    latest: dict[int, tuple[int, int]] = {}  # weekday -> (latest end so far, its index)
+    for weekday, start, end, index in spans:
+        previous = latest.get(weekday)
+        if previous is not None:
+            v.check(
+                start >= previous[0],
+                f"profile.availability[{index}]",
+                f"overlaps availability[{previous[1]}]",
+            )
+        if previous is None or end > previous[0]:
+            latest[weekday] = (end, index)
     if spans and len(spans) == len(windows):
         v.check(
             any(end - start >= session_minutes for _, start, end, _ in spans),

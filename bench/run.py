@@ -1,0 +1,99 @@
+"""``make bench``: revmentor's hot paths against raw baselines, same machine, same run.
+
+- relay: our outbox relay (read log, CloudEvent encode, chained publish, store
+  position) vs raw nats-py ``publish_async`` of the same messages;
+- store: an enrolment command (validate, index, two aggregates, envelope) vs a
+  raw eventsourcing save of a one-field aggregate;
+- grpc: EnrolParticipant and GetParticipant at 50 in flight vs the gRPC health
+  check on the same server (a trivial grpc.aio unary call);
+- replay: rebuilding the enrolment read model vs raw notification reads.
+
+Figures are printed as a table and written to ``bench/results/<time>.json``.
+Speed is never asserted in tests; this is where it is measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import workloads
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def measure(count: int, seconds: float) -> float:
+    return count / seconds if seconds else float("inf")
+
+
+async def timed(work: Callable[[], Awaitable[int]]) -> tuple[int, float]:
+    started = time.perf_counter()
+    count = await work()
+    return count, time.perf_counter() - started
+
+
+async def run(scale: float) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="revmentor-bench-") as tmp:
+        work = Path(tmp)
+        async for name, ours, raw, unit in workloads.suite(work, scale):
+            print(f"  {name} ...", file=sys.stderr, flush=True)
+            raw_count, raw_seconds = await timed(raw)
+            our_count, our_seconds = await timed(ours)
+            raw_rate, our_rate = measure(raw_count, raw_seconds), measure(our_count, our_seconds)
+            rows.append(
+                {
+                    "benchmark": name,
+                    "unit": unit,
+                    "ours_per_s": round(our_rate, 1),
+                    "raw_per_s": round(raw_rate, 1),
+                    "ratio": round(our_rate / raw_rate, 3) if raw_rate else None,
+                    "ours_count": our_count,
+                    "raw_count": raw_count,
+                }
+            )
+    return rows
+
+
+def print_table(rows: list[dict[str, Any]]) -> None:
+    print(f"{'benchmark':<34}{'ours/s':>12}{'raw/s':>12}{'ours/raw':>10}")
+    for row in rows:
+        print(
+            f"{row['benchmark']:<34}{row['ours_per_s']:>12,.0f}{row['raw_per_s']:>12,.0f}"
+            f"{row['ratio']:>10.2f}"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--scale",
+        type=float,
+        default=1.0,
+        help="multiply every workload size (0.1 for a quick look)",
+    )
+    args = parser.parse_args()
+    print(
+        f"revmentor benchmarks (scale {args.scale}); each against its raw baseline", file=sys.stderr
+    )
+    rows = asyncio.run(run(args.scale))
+    print_table(rows)
+    RESULTS.mkdir(exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    out = RESULTS / f"{stamp}.json"
+    out.write_text(json.dumps({"when": stamp, "scale": args.scale, "results": rows}, indent=2))
+    print(f"\nwritten to {out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,275 @@
+"""The benchmark workloads: pairs of (ours, raw baseline) coroutines."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import grpc
+import nats
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate, event
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from revmentor.enrolment.api import SERVICE_NAME, EnrolmentServicer
+from revmentor.enrolment.application import EnrolmentApplication
+from revmentor.enrolment.domain.profile import AvailabilityWindow, Consent, LearningNeed, Profile
+from revmentor.enrolment.domain.programme import ProgrammeRules, Topic
+from revmentor.enrolment.integration import translate
+from revmentor.enrolment.v1 import enrolment_pb2 as pb
+from revmentor.enrolment.v1 import enrolment_pb2_grpc as pb_grpc
+from revmentor.kernel.application import RELAY_TRACKING
+from revmentor.kernel.cloudevents import encode
+from revmentor.kernel.grpc_server import GrpcServer
+from revmentor.kernel.natsserver import LocalNatsServer
+from revmentor.kernel.relay import Relay
+from revmentor.kernel.streams import ensure_stream, service_stream_config
+
+Work = Callable[[], Awaitable[int]]
+IN_FLIGHT = 50
+
+
+class Note(Aggregate):
+    @event("Written")
+    def __init__(self, text: str):
+        self.text = text
+
+
+class Raw(Application[Any]):
+    name = "raw"
+
+
+def mentee_profile(n: int) -> Profile:
+    return Profile(
+        display_name=f"Person {n}",
+        email=f"p{n}@example.com",
+        birth_year=1970,
+        department="Finance",
+        manager_employee_id=f"M{n % 50}",
+        site="Lyon",
+        time_zone="Europe/Paris",
+        languages=("fr", "en"),
+        learning_needs=(LearningNeed("generative-ai", 1), LearningNeed("social-media", 2)),
+        availability=(AvailabilityWindow(2, "09:00", "11:00"),),
+        meeting_preference="either",
+    )
+
+
+def new_programme(app: EnrolmentApplication) -> str:
+    programme = app.create_programme(
+        "Bench",
+        "",
+        "2027-01-01",
+        "2027-12-31",
+        [Topic("generative-ai", "Generative AI"), Topic("social-media", "Social media")],
+        ProgrammeRules(),
+    )
+    app.open_enrolment(str(programme.id))
+    return str(programme.id)
+
+
+def enrol_many(app: EnrolmentApplication, programme_id: str, start: int, count: int) -> None:
+    for n in range(start, start + count):
+        app.enrol(programme_id, f"E{n}", "mentee", mentee_profile(n), Consent(True, "v1"))
+
+
+def sqlite_env(path: Path) -> dict[str, str]:
+    return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path)}
+
+
+# -- store -------------------------------------------------------------------------
+def store_pair(work: Path, count: int) -> tuple[Work, Work]:
+    app = EnrolmentApplication(env=sqlite_env(work / "store-ours.sqlite"))
+    programme_id = new_programme(app)
+    raw = Raw(env=sqlite_env(work / "store-raw.sqlite"))
+
+    async def ours() -> int:
+        await asyncio.to_thread(enrol_many, app, programme_id, 0, count)
+        return count
+
+    async def baseline() -> int:
+        def save_many() -> None:
+            for n in range(count):
+                raw.save(Note(text=f"note {n}"))
+
+        await asyncio.to_thread(save_many)
+        return count
+
+    return ours, baseline
+
+
+# -- relay -------------------------------------------------------------------------
+def relay_pair(work: Path, server: LocalNatsServer, count: int) -> tuple[Work, Work]:
+    app = EnrolmentApplication(env=sqlite_env(work / "relay.sqlite"))
+    programme_id = new_programme(app)
+    enrol_many(app, programme_id, 0, count)
+    stop = asyncio.Event()
+    relay = Relay(app, translate, server.url, batch=256, idle_seconds=0.01)
+    messages = [
+        encode("bench", n, translate(e) or _skip(), datetime.now(UTC), {})
+        for n, e in enumerate(_events(app), start=1)
+        if translate(e)
+    ]
+
+    async def ours() -> int:
+        task = asyncio.create_task(relay.run(stop))
+        last = app.recorder.max_notification_id() or 0
+        while app.tracked_position(RELAY_TRACKING) < last:
+            await asyncio.sleep(0.005)
+        stop.set()
+        await task
+        return relay.published
+
+    async def baseline() -> int:
+        nc = await nats.connect(server.url)
+        js = nc.jetstream()
+        await ensure_stream(js, service_stream_config("bench"))
+        futures = [await js.publish_async(m.subject, m.data, headers=m.headers) for m in messages]
+        await asyncio.gather(*futures)
+        await nc.close()
+        return len(messages)
+
+    return ours, baseline
+
+
+def _events(app: EnrolmentApplication) -> Iterator[Any]:
+    after = 0
+    while page := app.notifications(after, 500):
+        for notification in page:
+            yield app.mapper.to_domain_event(notification)
+            after = notification.id
+
+
+def _skip() -> Any:
+    raise AssertionError("filtered above")
+
+
+# -- replay ------------------------------------------------------------------------
+def replay_pair(work: Path, count: int) -> tuple[Work, Work]:
+    app = EnrolmentApplication(env=sqlite_env(work / "replay.sqlite"))
+    enrol_many(app, new_programme(app), 0, count)
+    total = app.recorder.max_notification_id() or 0
+
+    async def ours() -> int:
+        await asyncio.to_thread(app.rebuild_read_model)
+        return total
+
+    async def baseline() -> int:
+        def read_all() -> int:
+            after, seen = 0, 0
+            while page := app.notifications(after, 500):
+                after, seen = page[-1].id, seen + len(page)
+            return seen
+
+        return await asyncio.to_thread(read_all)
+
+    return ours, baseline
+
+
+# -- grpc --------------------------------------------------------------------------
+async def start_grpc(work: Path) -> tuple[GrpcServer, EnrolmentApplication, str, str]:
+    app = EnrolmentApplication(env=sqlite_env(work / "grpc.sqlite"))
+    programme_id = new_programme(app)
+    server = GrpcServer("enrolment", "127.0.0.1", 0)
+    server.add(
+        pb_grpc.add_EnrolmentServiceServicer_to_server, EnrolmentServicer(app), [SERVICE_NAME]
+    )
+    port = await server.start()
+    return server, app, f"127.0.0.1:{port}", programme_id
+
+
+async def in_flight(count: int, call: Callable[[int], Awaitable[Any]]) -> int:
+    queue = iter(range(count))
+
+    async def worker() -> None:
+        for n in queue:
+            await call(n)
+
+    await asyncio.gather(*(worker() for _ in range(IN_FLIGHT)))
+    return count
+
+
+def grpc_pairs(
+    address: str, programme_id: str, count: int, participant_ids: list[str]
+) -> list[tuple[str, Work, Work]]:
+    def stubs() -> tuple[grpc.aio.Channel, Any, Any]:
+        channel = grpc.aio.insecure_channel(address)
+        return (channel, pb_grpc.EnrolmentServiceStub(channel), health_pb2_grpc.HealthStub(channel))
+
+    async def health() -> int:
+        channel, _, stub = stubs()
+        request = health_pb2.HealthCheckRequest(service="")
+        done = await in_flight(count, lambda n: stub.Check(request))
+        await channel.close()
+        return done
+
+    async def enrol() -> int:
+        channel, stub, _ = stubs()
+
+        async def one(n: int) -> Any:
+            profile = mentee_profile(n)
+            return await stub.EnrolParticipant(
+                pb.EnrolParticipantRequest(
+                    programme_id=programme_id,
+                    employee_id=f"G{n}",
+                    role=pb.ROLE_MENTEE,
+                    profile=pb.Profile(
+                        display_name=profile.display_name,
+                        email=profile.email,
+                        birth_year=profile.birth_year,
+                        department=profile.department,
+                        site=profile.site,
+                        time_zone=profile.time_zone,
+                        languages=list(profile.languages),
+                        learning_needs=[pb.LearningNeed(topic="generative-ai", priority=1)],
+                        availability=[
+                            pb.AvailabilityWindow(weekday=2, start_time="09:00", end_time="11:00")
+                        ],
+                        meeting_preference=pb.MEETING_PREFERENCE_EITHER,
+                    ),
+                    consent=pb.Consent(given=True, notice_version="v1"),
+                )
+            )
+
+        done = await in_flight(count, one)
+        await channel.close()
+        return done
+
+    async def get() -> int:
+        channel, stub, _ = stubs()
+        done = await in_flight(
+            count,
+            lambda n: stub.GetParticipant(
+                pb.GetParticipantRequest(participant_id=participant_ids[n % len(participant_ids)])
+            ),
+        )
+        await channel.close()
+        return done
+
+    return [
+        ("grpc EnrolParticipant (50 in flight)", enrol, health),
+        ("grpc GetParticipant (50 in flight)", get, health),
+    ]
+
+
+async def suite(work: Path, scale: float) -> AsyncIterator[tuple[str, Work, Work, str]]:
+    """Every benchmark, each set up on a fresh store just before it runs."""
+    n = max(int(1000 * scale), 50)
+    server = LocalNatsServer(store_dir=work / "nats").start()
+    try:
+        yield ("store: enrol command vs raw save", *store_pair(work, n), "commands")
+        yield ("relay vs raw publish_async", *relay_pair(work, server, 5 * n), "events")
+        yield ("replay read model vs raw read", *replay_pair(work, 5 * n), "events")
+        grpc_server, app, address, programme_id = await start_grpc(work)
+        await asyncio.to_thread(enrol_many, app, programme_id, 0, 100)
+        ids = list(app.views.participants)
+        try:
+            for name, ours, raw in grpc_pairs(address, programme_id, 2 * n, ids):
+                yield (name, ours, raw, "calls")
+        finally:
+            await grpc_server.stop()
+    finally:
+        server.stop()
