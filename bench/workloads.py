@@ -14,6 +14,7 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from revmentor.enrolment import mapping
 from revmentor.enrolment.api import SERVICE_NAME, EnrolmentServicer
 from revmentor.enrolment.application import EnrolmentApplication
 from revmentor.enrolment.domain.profile import AvailabilityWindow, Consent, LearningNeed, Profile
@@ -210,26 +211,12 @@ def grpc_pairs(
         channel, stub, _ = stubs()
 
         async def one(n: int) -> Any:
-            profile = mentee_profile(n)
             return await stub.EnrolParticipant(
                 pb.EnrolParticipantRequest(
                     programme_id=programme_id,
                     employee_id=f"G{n}",
                     role=pb.ROLE_MENTEE,
-                    profile=pb.Profile(
-                        display_name=profile.display_name,
-                        email=profile.email,
-                        birth_year=profile.birth_year,
-                        department=profile.department,
-                        site=profile.site,
-                        time_zone=profile.time_zone,
-                        languages=list(profile.languages),
-                        learning_needs=[pb.LearningNeed(topic="generative-ai", priority=1)],
-                        availability=[
-                            pb.AvailabilityWindow(weekday=2, start_time="09:00", end_time="11:00")
-                        ],
-                        meeting_preference=pb.MEETING_PREFERENCE_EITHER,
-                    ),
+                    profile=mapping.profile_message(mentee_profile(n).to_dict()),
                     consent=pb.Consent(given=True, notice_version="v1"),
                 )
             )
