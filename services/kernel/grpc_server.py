@@ -180,6 +180,8 @@ class GrpcServer:
             options=[
                 ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
                 ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+                # Linux would let a second process bind the same port silently.
+                ("grpc.so_reuseport", 0),
             ],
         )
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)

@@ -1,0 +1,154 @@
+"""The demo programme ``revmentor up`` seeds into an empty platform.
+
+"Digital Leadership 2027": eight early-career mentors (born 1996-2003) coach
+eight senior leaders (born 1965-1978) across London, Paris and Montréal. The
+data goes in through the public gRPC API and the same CSV path as
+``revmentor enrol import``, so the demo is also a smoke test of both.
+
+Reporting lines: the mentees report to the executive committee (E1001-E1003),
+the mentors to team leads (E3xxx), none of whom take part. One deliberate
+exception - Inès Benali (mentor) reports to Philippe Garnier (mentee) - gives
+matching a pair it must never form.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import unicodedata
+from collections import Counter
+from typing import Any
+
+from revmentor.cli.common import emit
+from revmentor.cli.importer import Importer, import_rows
+from revmentor.cli.rows import COLUMNS, parse_text
+from revmentor.enrolment.v1 import enrolment_pb2 as pb
+
+NAME = "Digital Leadership 2027"
+DESCRIPTION = (
+    "Reverse mentoring: early-career colleagues coach senior leaders on the digital "
+    "skills reshaping how we work - generative AI, collaboration tools, data and security."
+)
+TOPICS = (
+    ("generative-ai", "Generative AI at work"),
+    ("social-media", "Social media and your professional voice"),
+    ("collaboration-tools", "Collaboration tools: Teams, Slack, Miro"),
+    ("data-literacy", "Data literacy and self-service dashboards"),
+    ("cybersecurity-hygiene", "Cybersecurity hygiene: phishing, passwords, MFA"),
+    ("remote-work", "Leading hybrid and remote teams"),
+    ("low-code-automation", "Low-code automation of everyday tasks"),
+    ("digital-wellbeing", "Digital wellbeing and focus"),
+)
+RULES = pb.ProgrammeRules(
+    min_age_gap_years=15,
+    mentor_capacity=1,
+    planned_sessions=6,
+    session_minutes=60,
+    same_department_allowed=False,
+)
+NOTICE = "privacy-2026-03"
+
+LONDON = ("London", "Europe/London")
+PARIS = ("Paris", "Europe/Paris")
+MONTREAL = ("Montréal", "America/Toronto")
+
+# employee id, role, name, born, department, manager, (site, zone), languages,
+# skills (mentors), needs (mentees), availability (local time), meeting preference
+# fmt: off
+PEOPLE: tuple[tuple[Any, ...], ...] = (
+    ("E2101", "mentor", "Priya Raman", 1998, "Marketing", "E3101", LONDON, "en;ta",
+     "generative-ai;social-media", "", "Tue 12:00-13:30;Thu 15:00-16:00", "either"),
+    ("E2102", "mentor", "Lucas Martin", 2000, "Workplace Technology", "E3102", PARIS, "fr;en",
+     "collaboration-tools;cybersecurity-hygiene;remote-work", "",
+     "Mon 10:00-12:00;Wed 16:00-17:00", "virtual"),
+    ("E2103", "mentor", "Chloé Tremblay", 2001, "Data & Analytics", "E3103", MONTREAL, "fr-CA;en",
+     "data-literacy;generative-ai", "", "Tue 09:00-11:00;Thu 09:00-10:30", "virtual"),
+    ("E2104", "mentor", "Samuel Okafor", 1997, "Customer Service", "E3104", LONDON, "en",
+     "social-media;collaboration-tools;digital-wellbeing", "", "Mon 14:00-15:30;Fri 10:00-11:00",
+     "in_person"),
+    ("E2105", "mentor", "Inès Benali", 1999, "Finance", "E1205", PARIS, "fr;en;ar",
+     "data-literacy;low-code-automation", "", "Wed 09:00-10:30;Fri 14:00-15:00", "either"),
+    ("E2106", "mentor", "Ethan Nguyen", 2002, "IT Security", "E3106", MONTREAL, "en;fr;vi",
+     "cybersecurity-hygiene;generative-ai", "", "Mon 13:00-14:00;Wed 10:00-12:00", "virtual"),
+    ("E2107", "mentor", "Mia Schneider", 1996, "People Analytics", "E3107", LONDON, "en;de",
+     "remote-work;digital-wellbeing;collaboration-tools", "", "Tue 10:00-11:30", "either"),
+    ("E2108", "mentor", "Noah Dubois", 2003, "Sales Operations", "E3108", PARIS, "fr;en",
+     "low-code-automation;social-media", "", "Thu 13:30-15:00", "in_person"),
+    ("E1201", "mentee", "Margaret Hughes", 1968, "Operations", "E1002", LONDON, "en", "",
+     "generative-ai:1;data-literacy:2", "Tue 12:00-14:00;Thu 15:00-16:30", "either"),
+    ("E1202", "mentee", "Jean-Pierre Lefèvre", 1966, "Sales", "E1001", PARIS, "fr;en", "",
+     "social-media:1;collaboration-tools:2", "Mon 10:00-11:30;Wed 16:00-17:30", "in_person"),
+    ("E1203", "mentee", "Robert Gagnon", 1971, "Manufacturing", "E1002", MONTREAL, "fr-CA;en", "",
+     "data-literacy:1;low-code-automation:3", "Tue 09:00-10:30", "virtual"),
+    ("E1204", "mentee", "Helen Carter", 1974, "Legal", "E1001", LONDON, "en", "",
+     "cybersecurity-hygiene:1;generative-ai:2", "Mon 14:00-15:30;Fri 09:30-11:00", "either"),
+    ("E1205", "mentee", "Philippe Garnier", 1969, "Finance", "E1003", PARIS, "fr;en", "",
+     "data-literacy:1;generative-ai:1;remote-work:3", "Wed 09:00-10:30", "virtual"),
+    ("E1206", "mentee", "Susan Whitfield", 1965, "Procurement", "E1003", MONTREAL, "en", "",
+     "collaboration-tools:1;remote-work:2", "Mon 13:00-14:30;Thu 09:00-10:00", "virtual"),
+    ("E1207", "mentee", "David Osei", 1976, "Marketing", "E1001", LONDON, "en", "",
+     "digital-wellbeing:1;social-media:2", "Tue 10:00-11:00;Thu 13:30-15:00", "in_person"),
+    ("E1208", "mentee", "Anne-Marie Rousseau", 1978, "Human Resources", "E1002", PARIS, "fr;en",
+     "", "remote-work:1;collaboration-tools:2;cybersecurity-hygiene:3", "Tue 10:00-12:00",
+     "either"),
+)
+# fmt: on
+
+
+def email_for(name: str) -> str:
+    """``Chloé Tremblay`` -> ``chloe.tremblay@example.com``."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return ascii_name.lower().replace(" ", ".") + "@example.com"
+
+
+def participants_csv() -> str:
+    """The demo participants in the import format of ``revmentor enrol import``."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for person in PEOPLE:
+        eid, role, name, born, dept, manager, (site, zone), *rest = person
+        identity = [eid, role, name, email_for(name), born, dept, manager, site, zone]
+        writer.writerow([*identity, *rest, "yes", NOTICE])
+    return out.getvalue()
+
+
+ACTOR = "revmentor-cli:demo-seed"
+
+
+def seed(stub: Any, timeout: float = 30.0) -> str:
+    """Create, open and fill the demo programme; returns a one-line summary."""
+    metadata = (("x-revmentor-actor", ACTOR),)
+    programme = stub.CreateProgramme(
+        pb.CreateProgrammeRequest(
+            name=NAME,
+            description=DESCRIPTION,
+            start_date="2027-01-11",
+            end_date="2027-06-25",
+            topics=[pb.Topic(code=code, title=title) for code, title in TOPICS],
+            rules=RULES,
+        ),
+        timeout=timeout,
+        metadata=metadata,
+    )
+    stub.OpenEnrolment(
+        pb.ProgrammeCommand(programme_id=programme.programme_id), timeout=timeout, metadata=metadata
+    )
+    rows = parse_text(participants_csv(), programme.programme_id, source="demo data")
+    problems: list[str] = []
+    result = import_rows(Importer(stub, programme.programme_id, ACTOR), rows, problems.append)
+    for line in problems:
+        emit(f"demo participant rejected: {line}")
+    roles: Counter[str] = Counter()
+    sites: list[str] = []
+    for row in rows:
+        if row.request is not None:
+            roles["mentors" if row.request.role == pb.ROLE_MENTOR else "mentees"] += 1
+            if row.request.profile.site not in sites:
+                sites.append(row.request.profile.site)
+    return (
+        f"seeded demo programme {NAME!r} ({programme.programme_id}): "
+        f"{result.counts['enrolled']} of {len(rows)} enrolled "
+        f"({roles['mentors']} mentors, {roles['mentees']} mentees) "
+        f"at {', '.join(sites)}; {len(TOPICS)} topics; enrolment open"
+    )

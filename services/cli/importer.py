@@ -1,0 +1,276 @@
+"""``revmentor enrol import``: bulk enrolment from an HR export, safe to re-run.
+
+Every row is checked for syntax first (see :mod:`revmentor.cli.rows` for the
+CSV format); good rows are enrolled through the public gRPC API, which checks
+the programme's rules and answers INVALID_ARGUMENT with one violation per bad
+field. The import is idempotent by employee id: an employee who is already
+enrolled is compared with the row and updated only if the profile differs, so
+running the same file again changes nothing.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import grpc
+
+from revmentor.cli.common import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, CliError, emit
+from revmentor.cli.endpoints import require_reachable, service_target, unreachable_message
+from revmentor.cli.rows import Problem, Row, column_problem, read_file
+from revmentor.enrolment.v1 import enrolment_pb2 as pb
+from revmentor.enrolment.v1 import enrolment_pb2_grpc as pb_grpc
+from revmentor.kernel.grpc_server import field_violations
+
+OUTCOMES = ("enrolled", "updated", "unchanged", "rejected")
+CALL_TIMEOUT = 30.0
+LOST = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+ROLE_NAMES = {pb.ROLE_MENTOR: "mentor", pb.ROLE_MENTEE: "mentee"}
+STATUS_NAMES = {
+    pb.PROGRAMME_STATUS_DRAFT: "draft",
+    pb.PROGRAMME_STATUS_ENROLMENT_OPEN: "open for enrolment",
+    pb.PROGRAMME_STATUS_ENROLMENT_CLOSED: "closed for enrolment",
+    pb.PROGRAMME_STATUS_LAUNCHED: "launched",
+    pb.PROGRAMME_STATUS_CLOSED: "closed",
+}
+
+
+class ConnectionLost(Exception):
+    """The service stopped answering in the middle of the import."""
+
+
+@dataclass
+class Result:
+    counts: Counter[str] = field(default_factory=Counter)
+    rejected: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return ", ".join(f"{self.counts[o]} {o}" for o in OUTCOMES)
+
+
+class Importer:
+    """Applies rows to one programme through the enrolment API."""
+
+    def __init__(self, stub: Any, programme_id: str, actor: str):
+        self.stub = stub
+        self.programme_id = programme_id
+        self.metadata = (
+            ("x-revmentor-actor", actor),
+            ("x-correlation-id", f"import-{uuid.uuid4()}"),
+        )
+
+    def _call(self, method: Callable[..., Any], request: Any) -> Any:
+        try:
+            return method(request, timeout=CALL_TIMEOUT, metadata=self.metadata)
+        except grpc.RpcError as error:
+            if error.code() in LOST:  # type: ignore[attr-defined]
+                raise ConnectionLost(error.details() or str(error.code())) from None  # type: ignore[attr-defined]
+            raise
+
+    def apply(self, row: Row) -> tuple[str, list[Problem]]:
+        """The outcome of one row and, when rejected, why."""
+        if row.request is None:
+            return "rejected", row.problems
+        try:
+            self._call(self.stub.EnrolParticipant, row.request)
+            return "enrolled", []
+        except grpc.RpcError as error:
+            code = error.code()  # type: ignore[attr-defined]
+            if code == grpc.StatusCode.ALREADY_EXISTS:
+                return self._reconcile(row.request)
+            return "rejected", _problems(error)
+
+    def _reconcile(self, request: pb.EnrolParticipantRequest) -> tuple[str, list[Problem]]:
+        """Already enrolled: update the profile if the row differs from it."""
+        for _attempt in range(3):
+            existing = self._call(
+                self.stub.FindParticipant,
+                pb.FindParticipantRequest(
+                    programme_id=self.programme_id, employee_id=request.employee_id
+                ),
+            )
+            if existing.role != request.role:
+                was = ROLE_NAMES.get(existing.role, "another role")
+                return "rejected", [
+                    (
+                        "role",
+                        f"{request.employee_id} is enrolled as {was} and a participant's role "
+                        f"cannot change; put {was} in this row or remove the row",
+                    )
+                ]
+            if existing.profile == request.profile:
+                return "unchanged", []
+            try:
+                updated = self._call(
+                    self.stub.UpdateProfile,
+                    pb.UpdateProfileRequest(
+                        participant_id=existing.participant_id,
+                        profile=request.profile,
+                        expected_version=existing.version,
+                    ),
+                )
+                # the service records nothing when the profiles are equal after all
+                return ("updated" if updated.version > existing.version else "unchanged"), []
+            except grpc.RpcError as error:
+                if error.code() != grpc.StatusCode.ABORTED:  # type: ignore[attr-defined]
+                    return "rejected", _problems(error)
+        return "rejected", [("row", "changed by someone else meanwhile three times; re-run")]
+
+
+def _problems(error: grpc.RpcError) -> list[Problem]:
+    violations = field_violations(error)
+    if violations:
+        return [column_problem(f, d) for f, d in violations]
+    return [("row", error.details() or str(error.code()))]  # type: ignore[attr-defined]
+
+
+class Progress:
+    """One line on stderr, rewritten in place on a terminal; a line now and then otherwise."""
+
+    def __init__(self, total: int, stream: TextIO | None = None, every_seconds: float = 5.0):
+        self.total = total
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self.every_seconds = every_seconds
+        self.last = time.monotonic()
+        self.shown = False
+
+    def _text(self, done: int, result: Result) -> str:
+        return f"import: {done}/{self.total} rows ({result.summary()})"
+
+    def update(self, done: int, result: Result) -> None:
+        if self.tty:
+            self.stream.write("\r\x1b[K" + self._text(done, result))
+            self.stream.flush()
+            self.shown = True
+        elif time.monotonic() - self.last >= self.every_seconds or done % 500 == 0:
+            self.last = time.monotonic()
+            emit(self._text(done, result), self.stream)
+
+    def clear(self) -> None:
+        """Before another line is printed, so the two do not mix."""
+        if self.tty and self.shown:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+            self.shown = False
+
+
+def import_rows(
+    importer: Importer,
+    rows: Sequence[Row],
+    report: Callable[[str], None],
+    progress: Progress | None = None,
+) -> Result:
+    result = Result()
+    for done, row in enumerate(rows, start=1):
+        outcome, problems = importer.apply(row)
+        result.counts[outcome] += 1
+        if outcome == "rejected":
+            line = row.report(problems)
+            result.rejected.append(line)
+            if progress:
+                progress.clear()
+            report(line)
+        if progress:
+            progress.update(done, result)
+    if progress:
+        progress.clear()
+    return result
+
+
+def check_programme(stub: Any, programme_id: str, address: str, source: str) -> pb.Programme:
+    """The programme, or an error that says what to do about it."""
+    try:
+        return stub.GetProgramme(
+            pb.GetProgrammeRequest(programme_id=programme_id), timeout=CALL_TIMEOUT
+        )
+    except grpc.RpcError as error:
+        code = error.code()  # type: ignore[attr-defined]
+        if code in LOST:
+            raise CliError(
+                unreachable_message("enrolment", address, source, error.details() or str(code)),  # type: ignore[attr-defined]
+                EXIT_UNREACHABLE,
+            ) from None
+        if code in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT):
+            raise CliError(
+                f"programme {programme_id!r} not found at {address}; "
+                "`revmentor enrol programmes` lists the programmes and their ids"
+            ) from None
+        if code == grpc.StatusCode.UNIMPLEMENTED:
+            raise CliError(
+                f"{address} is not an enrolment service; pass the enrolment address as --target"
+            ) from None
+        raise CliError(f"GetProgramme failed: {code.name}: {error.details()}") from None  # type: ignore[attr-defined]
+
+
+def run(file: Path, programme_id: str, target: str | None) -> int:
+    rows = read_file(file, programme_id)
+    address, source = service_target("enrolment", target)
+    require_reachable("enrolment", address, source)
+    with grpc.insecure_channel(address) as channel:
+        stub = pb_grpc.EnrolmentServiceStub(channel)
+        programme = check_programme(stub, programme_id, address, source)
+        if programme.status != pb.PROGRAMME_STATUS_ENROLMENT_OPEN:
+            emit(
+                f"note: programme {programme.name!r} is "
+                f"{STATUS_NAMES.get(programme.status, 'not open')}: new participants will be "
+                "rejected until enrolment is opened; enrolled ones can still be updated",
+                sys.stderr,
+            )
+        emit(f"importing {len(rows)} row(s) from {file} into {programme.name!r} at {address}")
+        importer = Importer(stub, programme_id, actor="revmentor-cli:enrol-import")
+        try:
+            result = import_rows(importer, rows, emit, Progress(len(rows)))
+        except ConnectionLost as error:
+            raise CliError(
+                f"lost the enrolment service at {address} ({error}); nothing is half-written. "
+                "Start it again (`make run`) and re-run the same command: "
+                "rows already enrolled are skipped",
+                EXIT_UNREACHABLE,
+            ) from None
+    emit(f"{file}: {len(rows)} row(s): {result.summary()}")
+    if result.counts["rejected"]:
+        emit(
+            f"{result.counts['rejected']} row(s) rejected: fix the rows above and re-run: "
+            "rows already enrolled are skipped"
+        )
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def list_programmes(target: str | None) -> int:
+    """``revmentor enrol programmes``: id, status and head-count of every programme."""
+    address, source = service_target("enrolment", target)
+    require_reachable("enrolment", address, source)
+    with grpc.insecure_channel(address) as channel:
+        stub = pb_grpc.EnrolmentServiceStub(channel)
+        token, shown = "", 0
+        while True:
+            try:
+                reply = stub.ListProgrammes(
+                    pb.ListProgrammesRequest(page_size=500, page_token=token), timeout=CALL_TIMEOUT
+                )
+            except grpc.RpcError as error:
+                code = error.code()  # type: ignore[attr-defined]
+                raise CliError(
+                    unreachable_message("enrolment", address, source, error.details() or code.name),  # type: ignore[attr-defined]
+                    EXIT_UNREACHABLE if code in LOST else EXIT_FAILED,
+                ) from None
+            for p in reply.programmes:
+                emit(
+                    f"{p.programme_id}  {STATUS_NAMES.get(p.status, '?'):<20}  "
+                    f"{p.mentor_count:>3} mentors {p.mentee_count:>3} mentees  {p.name}"
+                )
+                shown += 1
+            token = reply.next_page_token
+            if not token:
+                break
+    if not shown:
+        emit(f"no programmes at {address} yet (`revmentor up` seeds a demo programme)")
+    return EXIT_OK

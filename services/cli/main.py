@@ -1,0 +1,139 @@
+"""The ``revmentor`` command: argument parsing and dispatch.
+
+    revmentor up [--no-seed] [--var DIR] [--nats-port N]
+    revmentor enrol import FILE.csv --programme ID [--target HOST:PORT]
+    revmentor enrol programmes [--target HOST:PORT]
+
+Expected failures print what to do next and exit non-zero, without a traceback:
+1 for bad input or a failed start, 2 when a service cannot be reached.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from revmentor.cli.common import CliError, emit
+
+IMPORT_EPILOG = """\
+The CSV file (UTF-8, comma-separated) starts with this header; every column
+must be there, in any order:
+
+  employee_id,role,display_name,email,birth_year,department,manager_employee_id,
+  site,time_zone,languages,skills,needs,availability,meeting_preference,consent,
+  notice_version
+
+  role                mentor | mentee
+  birth_year          e.g. 1971
+  manager_employee_id the manager's employee id, empty when none
+  time_zone           IANA name, e.g. Europe/Paris
+  languages           en;fr              (BCP 47 tags, ';'-separated)
+  skills              mentors: generative-ai;social-media   (topic codes)
+  needs               mentees: generative-ai:1;data-literacy:2
+                      (topic:priority, 1 = must ... 3 = nice to have)
+  availability        Mon 09:00-11:00;Wed 14:00-16:00   (local time)
+  meeting_preference  in_person | virtual | either
+  consent             yes | no
+  notice_version      the privacy notice consented to, e.g. privacy-2026-03
+
+Every row is checked; each bad row is reported as
+  line N (employee E123): column: reason; column: reason
+and the good rows are enrolled. Re-running is safe: an employee already in
+the programme is updated when the row differs, otherwise left unchanged.
+
+Exit status: 0 all rows imported, 1 some rows rejected (fix them and re-run)
+or the file/programme is unusable, 2 the enrolment service is unreachable.
+The target defaults to the enrolment address in var/run/endpoints.json
+(written by `revmentor up`), else 127.0.0.1:50051.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="revmentor",
+        description="revmentor: reverse-mentoring programmes, run locally and fed from HR data.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    up = commands.add_parser(
+        "up",
+        help="start NATS and every service locally (what `make run` does)",
+        description=(
+            "Start NATS (unless NATS_URL is set), declare the streams, start every service, "
+            "wait until all are healthy, seed a demo programme into an empty platform and "
+            "write var/run/endpoints.json. Ctrl-C stops everything."
+        ),
+    )
+    up.add_argument(
+        "--var",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="where stores, logs and endpoints.json live (default: $REVMENTOR_VAR_DIR or ./var)",
+    )
+    up.add_argument(
+        "--no-seed",
+        action="store_true",
+        help="do not create the demo programme (also: REVMENTOR_SEED=0)",
+    )
+    up.add_argument(
+        "--nats-port",
+        type=int,
+        default=4222,
+        metavar="N",
+        help="preferred NATS port; a free one is used when it is taken (default: 4222)",
+    )
+
+    enrol = commands.add_parser("enrol", help="enrolment: programmes and participants")
+    enrol_commands = enrol.add_subparsers(dest="enrol_command", metavar="COMMAND", required=True)
+    target_help = (
+        "enrolment service address (default: from var/run/endpoints.json, else 127.0.0.1:50051)"
+    )
+    bulk = enrol_commands.add_parser(
+        "import",
+        help="enrol participants from an HR export (CSV); safe to re-run",
+        description="Enrol the participants of a CSV file into one programme.",
+        epilog=IMPORT_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    bulk.add_argument("file", type=Path, metavar="FILE.csv", help="the HR export")
+    bulk.add_argument(
+        "--programme", required=True, metavar="ID", help="programme id (see `enrol programmes`)"
+    )
+    bulk.add_argument("--target", metavar="HOST:PORT", help=target_help)
+
+    listing = enrol_commands.add_parser("programmes", help="list programmes with their ids")
+    listing.add_argument("--target", metavar="HOST:PORT", help=target_help)
+    return parser
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    if args.command == "up":
+        from revmentor.cli import up
+
+        var = args.var or Path(os.environ.get("REVMENTOR_VAR_DIR") or "var")
+        return up.run(var, seed=not args.no_seed, nats_port=args.nats_port)
+    from revmentor.cli import importer
+
+    if args.enrol_command == "import":
+        return importer.run(args.file, args.programme, args.target)
+    return importer.list_programmes(args.target)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return dispatch(args)
+    except CliError as error:
+        emit(f"revmentor: error: {error}", sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        emit("revmentor: interrupted", sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
