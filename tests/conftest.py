@@ -17,13 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support import PG_HOST, PG_PASSWORD, PG_PORT, PG_USER, postgres_schema_env
+from support import pg_connect as _pg_connect
 
 from revmentor.kernel.natsserver import LocalNatsServer
-
-PG_HOST = os.environ.get("TEST_POSTGRES_HOST", "127.0.0.1")
-PG_PORT = os.environ.get("TEST_POSTGRES_PORT", "5432")
-PG_USER = os.environ.get("TEST_POSTGRES_USER", "postgres")
-PG_PASSWORD = os.environ.get("TEST_POSTGRES_PASSWORD", "")
 
 
 @pytest.fixture
@@ -32,20 +29,6 @@ def nats_server(tmp_path: Path) -> Iterator[LocalNatsServer]:
     server.start()
     yield server
     server.stop()
-
-
-def _pg_connect(dbname: str = "postgres"):  # type: ignore[no-untyped-def]
-    import psycopg
-
-    return psycopg.connect(
-        host=PG_HOST,
-        port=PG_PORT,
-        user=PG_USER,
-        password=PG_PASSWORD or None,
-        dbname=dbname,
-        autocommit=True,
-        connect_timeout=3,
-    )
 
 
 @pytest.fixture(scope="session")
@@ -75,14 +58,6 @@ def postgres_database() -> Iterator[dict[str, str]]:
         )
         admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
         admin.close()
-
-
-def postgres_schema_env(database: dict[str, str]) -> dict[str, str]:
-    """Settings for a new, empty schema in the run's database."""
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    with _pg_connect(database["POSTGRES_DBNAME"]) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    return {**database, "POSTGRES_SCHEMA": schema}
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

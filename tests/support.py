@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,11 @@ import nats
 from nats.js.errors import NotFoundError
 
 from revmentor.kernel.natsserver import free_port
+
+PG_HOST = os.environ.get("TEST_POSTGRES_HOST", "127.0.0.1")
+PG_PORT = os.environ.get("TEST_POSTGRES_PORT", "5432")
+PG_USER = os.environ.get("TEST_POSTGRES_USER", "postgres")
+PG_PASSWORD = os.environ.get("TEST_POSTGRES_PASSWORD", "")
 
 
 @dataclass
@@ -134,3 +140,25 @@ class ServiceProcess:
 def stub_for(address: str, stub_class: Any) -> tuple[grpc.aio.Channel, Any]:
     channel = grpc.aio.insecure_channel(address)
     return channel, stub_class(channel)
+
+
+def pg_connect(dbname: str = "postgres") -> Any:
+    import psycopg
+
+    return psycopg.connect(
+        host=PG_HOST,
+        port=PG_PORT,
+        user=PG_USER,
+        password=PG_PASSWORD or None,
+        dbname=dbname,
+        autocommit=True,
+        connect_timeout=3,
+    )
+
+
+def postgres_schema_env(database: dict[str, str]) -> dict[str, str]:
+    """Settings for a new, empty schema in the run's database."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with pg_connect(database["POSTGRES_DBNAME"]) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    return {**database, "POSTGRES_SCHEMA": schema}

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import grpc
 import pytest
-from conftest import postgres_schema_env
-from support import ServiceProcess, eventually, read_stream
+from support import ServiceProcess, eventually, postgres_schema_env, read_stream
 
 from revmentor.enrolment.v1 import enrolment_pb2 as pb
 from revmentor.enrolment.v1 import enrolment_pb2_grpc as pb_grpc
