@@ -50,6 +50,10 @@ class ServiceApplication(Application[UUID]):
         merged.update(env or {})
         super().__init__(merged)
         self._catch_up_lock = threading.RLock()
+        # One append at a time per process: the store serialises writers anyway
+        # (SQLite's file lock, PostgreSQL's table lock), and waiting here is far
+        # cheaper than SQLite's sleep-and-retry busy handler.
+        self._append_lock = threading.Lock()
         self.save_listeners: list[Callable[[], None]] = []
         self.read_model = self.construct_read_model()
 
@@ -97,7 +101,8 @@ class ServiceApplication(Application[UUID]):
     def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
         with _tracer.start_as_current_span(f"{self.name}.store.append") as span:
             span.set_attribute("revmentor.events", len(processing_event.events))
-            return super()._record(processing_event)
+            with self._append_lock:
+                return super()._record(processing_event)
 
     def record_processed(self, upstream: str, position: int, *objs: Saveable) -> bool:
         """Record the events caused by upstream ``position`` with its tracking.
