@@ -1,3 +1,4 @@
+from revmentor.options.v1 import options_pb2 as _options_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -34,6 +35,7 @@ class ParticipantStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     PARTICIPANT_STATUS_UNSPECIFIED: _ClassVar[ParticipantStatus]
     PARTICIPANT_STATUS_ENROLLED: _ClassVar[ParticipantStatus]
     PARTICIPANT_STATUS_WITHDRAWN: _ClassVar[ParticipantStatus]
+    PARTICIPANT_STATUS_ERASED: _ClassVar[ParticipantStatus]
 
 class WithdrawalReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -59,6 +61,7 @@ MEETING_PREFERENCE_EITHER: MeetingPreference
 PARTICIPANT_STATUS_UNSPECIFIED: ParticipantStatus
 PARTICIPANT_STATUS_ENROLLED: ParticipantStatus
 PARTICIPANT_STATUS_WITHDRAWN: ParticipantStatus
+PARTICIPANT_STATUS_ERASED: ParticipantStatus
 WITHDRAWAL_REASON_UNSPECIFIED: WithdrawalReason
 WITHDRAWAL_REASON_PERSONAL: WithdrawalReason
 WITHDRAWAL_REASON_WORKLOAD: WithdrawalReason
@@ -367,3 +370,39 @@ class GetMatchingAttributesResponse(_message.Message):
     ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
     attributes: _containers.RepeatedCompositeFieldContainer[MatchingAttributes]
     def __init__(self, attributes: _Optional[_Iterable[_Union[MatchingAttributes, _Mapping]]] = ...) -> None: ...
+
+class EraseParticipantRequest(_message.Message):
+    __slots__ = ("participant_id", "reason")
+    PARTICIPANT_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    participant_id: str
+    reason: str
+    def __init__(self, participant_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class ErasureReceipt(_message.Message):
+    __slots__ = ("participant_id", "erased_at", "version")
+    PARTICIPANT_ID_FIELD_NUMBER: _ClassVar[int]
+    ERASED_AT_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    participant_id: str
+    erased_at: str
+    version: int
+    def __init__(self, participant_id: _Optional[str] = ..., erased_at: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
+
+class ExportParticipantDataRequest(_message.Message):
+    __slots__ = ("participant_id",)
+    PARTICIPANT_ID_FIELD_NUMBER: _ClassVar[int]
+    participant_id: str
+    def __init__(self, participant_id: _Optional[str] = ...) -> None: ...
+
+class ParticipantDataExport(_message.Message):
+    __slots__ = ("participant_id", "service", "exported_at", "document_json")
+    PARTICIPANT_ID_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    EXPORTED_AT_FIELD_NUMBER: _ClassVar[int]
+    DOCUMENT_JSON_FIELD_NUMBER: _ClassVar[int]
+    participant_id: str
+    service: str
+    exported_at: str
+    document_json: str
+    def __init__(self, participant_id: _Optional[str] = ..., service: _Optional[str] = ..., exported_at: _Optional[str] = ..., document_json: _Optional[str] = ...) -> None: ...

@@ -104,6 +104,16 @@ class EnrolmentServiceStub:
                 request_serializer=revmentor_dot_enrolment_dot_v1_dot_enrolment__pb2.GetMatchingAttributesRequest.SerializeToString,
                 response_deserializer=revmentor_dot_enrolment_dot_v1_dot_enrolment__pb2.GetMatchingAttributesResponse.FromString,
                 _registered_method=True)
+        self.EraseParticipant = channel.unary_unary(
+                '/revmentor.enrolment.v1.EnrolmentService/EraseParticipant',
+                request_serializer=revmentor_dot_enrolment_dot_v1_dot_enrolment__pb2.EraseParticipantRequest.SerializeToString,
+                response_deserializer=revmentor_dot_enrolment_dot_v1_dot_enrolment__pb2.ErasureReceipt.FromString,
+                _registered_method=True)
+        self.ExportParticipantData = channel.unary_unary(
+                '/revmentor.enrolment.v1.EnrolmentService/ExportParticipantData',
+                request_serializer=revmentor_dot_enrolment_dot_v1_dot_enrolment__pb2.ExportParticipantDataRequest.SerializeToString,
+                response_deserializer=revmentor_dot_enrolment_dot_v1_dot_enrolment__pb2.ParticipantDataExport.FromString,
+                _registered_method=True)
 
 
 class EnrolmentServiceServicer:
@@ -195,6 +205,22 @@ class EnrolmentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def EraseParticipant(self, request, context):
+        """GDPR art. 17: destroy the participant's key (crypto-shredding). The
+        history keeps its shape and stays replayable; the person can no longer be
+        read. Other services destroy their keys on the ParticipantErased event.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExportParticipantData(self, request, context):
+        """GDPR art. 15/20: everything this service holds about one participant.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_EnrolmentServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -267,6 +293,16 @@ def add_EnrolmentServiceServicer_to_server(servicer, server):
                     servicer.GetMatchingAttributes,
                     request_deserializer=revmentor_dot_enrolment_dot_v1_dot_enrolment__pb2.GetMatchingAttributesRequest.FromString,
                     response_serializer=revmentor_dot_enrolment_dot_v1_dot_enrolment__pb2.GetMatchingAttributesResponse.SerializeToString,
+            ),
+            'EraseParticipant': grpc.unary_unary_rpc_method_handler(
+                    servicer.EraseParticipant,
+                    request_deserializer=revmentor_dot_enrolment_dot_v1_dot_enrolment__pb2.EraseParticipantRequest.FromString,
+                    response_serializer=revmentor_dot_enrolment_dot_v1_dot_enrolment__pb2.ErasureReceipt.SerializeToString,
+            ),
+            'ExportParticipantData': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExportParticipantData,
+                    request_deserializer=revmentor_dot_enrolment_dot_v1_dot_enrolment__pb2.ExportParticipantDataRequest.FromString,
+                    response_serializer=revmentor_dot_enrolment_dot_v1_dot_enrolment__pb2.ParticipantDataExport.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -647,6 +683,60 @@ class EnrolmentService:
             '/revmentor.enrolment.v1.EnrolmentService/GetMatchingAttributes',
             revmentor_dot_enrolment_dot_v1_dot_enrolment__pb2.GetMatchingAttributesRequest.SerializeToString,
             revmentor_dot_enrolment_dot_v1_dot_enrolment__pb2.GetMatchingAttributesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EraseParticipant(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/revmentor.enrolment.v1.EnrolmentService/EraseParticipant',
+            revmentor_dot_enrolment_dot_v1_dot_enrolment__pb2.EraseParticipantRequest.SerializeToString,
+            revmentor_dot_enrolment_dot_v1_dot_enrolment__pb2.ErasureReceipt.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportParticipantData(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/revmentor.enrolment.v1.EnrolmentService/ExportParticipantData',
+            revmentor_dot_enrolment_dot_v1_dot_enrolment__pb2.ExportParticipantDataRequest.SerializeToString,
+            revmentor_dot_enrolment_dot_v1_dot_enrolment__pb2.ParticipantDataExport.FromString,
             options,
             channel_credentials,
             insecure,

@@ -22,33 +22,102 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from revmentor.options.v1 import options_pb2 as revmentor_dot_options_dot_v1_dot_options__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#revmentor/events/v1/enrolment.proto\x12\x13revmentor.events.v1\"\x9d\x01\n\x13ProgrammeRulesFacts\x12\x19\n\x11min_age_gap_years\x18\x01 \x01(\x05\x12\x17\n\x0fmentor_capacity\x18\x02 \x01(\x05\x12\x18\n\x10planned_sessions\x18\x03 \x01(\x05\x12\x17\n\x0fsession_minutes\x18\x04 \x01(\x05\x12\x1f\n\x17same_department_allowed\x18\x05 \x01(\x08\"\x9c\x01\n\x10ProgrammeCreated\x12\x14\n\x0cprogramme_id\x18\x01 \x01(\t\x12\x13\n\x0btopic_codes\x18\x02 \x03(\t\x12\x37\n\x05rules\x18\x03 \x01(\x0b\x32(.revmentor.events.v1.ProgrammeRulesFacts\x12\x12\n\nstart_date\x18\x04 \x01(\t\x12\x10\n\x08\x65nd_date\x18\x05 \x01(\t\"0\n\x18ProgrammeEnrolmentOpened\x12\x14\n\x0cprogramme_id\x18\x01 \x01(\t\"0\n\x18ProgrammeEnrolmentClosed\x12\x14\n\x0cprogramme_id\x18\x01 \x01(\t\")\n\x11ProgrammeLaunched\x12\x14\n\x0cprogramme_id\x18\x01 \x01(\t\"\'\n\x0fProgrammeClosed\x12\x14\n\x0cprogramme_id\x18\x01 \x01(\t\"0\n\rTopicPriority\x12\r\n\x05topic\x18\x01 \x01(\t\x12\x10\n\x08priority\x18\x02 \x01(\x05\"\xc1\x01\n\x13ParticipantEnrolled\x12\x16\n\x0eparticipant_id\x18\x01 \x01(\t\x12\x14\n\x0cprogramme_id\x18\x02 \x01(\t\x12\x0c\n\x04role\x18\x03 \x01(\t\x12\x16\n\x0eskills_offered\x18\x04 \x03(\t\x12:\n\x0elearning_needs\x18\x05 \x03(\x0b\x32\".revmentor.events.v1.TopicPriority\x12\x1a\n\x12meeting_preference\x18\x06 \x01(\t\"\xd1\x01\n\x19ParticipantProfileUpdated\x12\x16\n\x0eparticipant_id\x18\x01 \x01(\t\x12\x14\n\x0cprogramme_id\x18\x02 \x01(\t\x12\x16\n\x0e\x63hanged_fields\x18\x03 \x03(\t\x12\x16\n\x0eskills_offered\x18\x04 \x03(\t\x12:\n\x0elearning_needs\x18\x05 \x03(\x0b\x32\".revmentor.events.v1.TopicPriority\x12\x1a\n\x12meeting_preference\x18\x06 \x01(\t\"T\n\x14ParticipantWithdrawn\x12\x16\n\x0eparticipant_id\x18\x01 \x01(\t\x12\x14\n\x0cprogramme_id\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#revmentor/events/v1/enrolment.proto\x12\x13revmentor.events.v1\x1a\"revmentor/options/v1/options.proto\"\xbb\x01\n\x13ProgrammeRulesFacts\x12\x1f\n\x11min_age_gap_years\x18\x01 \x01(\x05\x42\x04\x88\xb5\x18\x02\x12\x1d\n\x0fmentor_capacity\x18\x02 \x01(\x05\x42\x04\x88\xb5\x18\x02\x12\x1e\n\x10planned_sessions\x18\x03 \x01(\x05\x42\x04\x88\xb5\x18\x02\x12\x1d\n\x0fsession_minutes\x18\x04 \x01(\x05\x42\x04\x88\xb5\x18\x02\x12%\n\x17same_department_allowed\x18\x05 \x01(\x08\x42\x04\x88\xb5\x18\x02\"\xba\x01\n\x10ProgrammeCreated\x12\x1a\n\x0cprogramme_id\x18\x01 \x01(\tB\x04\x88\xb5\x18\x01\x12\x19\n\x0btopic_codes\x18\x02 \x03(\tB\x04\x88\xb5\x18\x02\x12=\n\x05rules\x18\x03 \x01(\x0b\x32(.revmentor.events.v1.ProgrammeRulesFactsB\x04\x88\xb5\x18\x02\x12\x18\n\nstart_date\x18\x04 \x01(\tB\x04\x88\xb5\x18\x02\x12\x16\n\x08\x65nd_date\x18\x05 \x01(\tB\x04\x88\xb5\x18\x02\"6\n\x18ProgrammeEnrolmentOpened\x12\x1a\n\x0cprogramme_id\x18\x01 \x01(\tB\x04\x88\xb5\x18\x01\"6\n\x18ProgrammeEnrolmentClosed\x12\x1a\n\x0cprogramme_id\x18\x01 \x01(\tB\x04\x88\xb5\x18\x01\"/\n\x11ProgrammeLaunched\x12\x1a\n\x0cprogramme_id\x18\x01 \x01(\tB\x04\x88\xb5\x18\x01\"-\n\x0fProgrammeClosed\x12\x1a\n\x0cprogramme_id\x18\x01 \x01(\tB\x04\x88\xb5\x18\x01\"<\n\rTopicPriority\x12\x13\n\x05topic\x18\x01 \x01(\tB\x04\x88\xb5\x18\x02\x12\x16\n\x08priority\x18\x02 \x01(\x05\x42\x04\x88\xb5\x18\x02\"\xe5\x01\n\x13ParticipantEnrolled\x12\x1c\n\x0eparticipant_id\x18\x01 \x01(\tB\x04\x88\xb5\x18\x01\x12\x1a\n\x0cprogramme_id\x18\x02 \x01(\tB\x04\x88\xb5\x18\x01\x12\x12\n\x04role\x18\x03 \x01(\tB\x04\x88\xb5\x18\x02\x12\x1c\n\x0eskills_offered\x18\x04 \x03(\tB\x04\x88\xb5\x18\x02\x12@\n\x0elearning_needs\x18\x05 \x03(\x0b\x32\".revmentor.events.v1.TopicPriorityB\x04\x88\xb5\x18\x02\x12 \n\x12meeting_preference\x18\x06 \x01(\tB\x04\x88\xb5\x18\x02\"\xf5\x01\n\x19ParticipantProfileUpdated\x12\x1c\n\x0eparticipant_id\x18\x01 \x01(\tB\x04\x88\xb5\x18\x01\x12\x1a\n\x0cprogramme_id\x18\x02 \x01(\tB\x04\x88\xb5\x18\x01\x12\x1c\n\x0e\x63hanged_fields\x18\x03 \x03(\tB\x04\x88\xb5\x18\x02\x12\x1c\n\x0eskills_offered\x18\x04 \x03(\tB\x04\x88\xb5\x18\x02\x12@\n\x0elearning_needs\x18\x05 \x03(\x0b\x32\".revmentor.events.v1.TopicPriorityB\x04\x88\xb5\x18\x02\x12 \n\x12meeting_preference\x18\x06 \x01(\tB\x04\x88\xb5\x18\x02\"f\n\x14ParticipantWithdrawn\x12\x1c\n\x0eparticipant_id\x18\x01 \x01(\tB\x04\x88\xb5\x18\x01\x12\x1a\n\x0cprogramme_id\x18\x02 \x01(\tB\x04\x88\xb5\x18\x01\x12\x14\n\x06reason\x18\x03 \x01(\tB\x04\x88\xb5\x18\x02\"M\n\x11ParticipantErased\x12\x1c\n\x0eparticipant_id\x18\x01 \x01(\tB\x04\x88\xb5\x18\x01\x12\x1a\n\x0cprogramme_id\x18\x02 \x01(\tB\x04\x88\xb5\x18\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'revmentor.events.v1.enrolment_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_PROGRAMMERULESFACTS']._serialized_start=61
-  _globals['_PROGRAMMERULESFACTS']._serialized_end=218
-  _globals['_PROGRAMMECREATED']._serialized_start=221
-  _globals['_PROGRAMMECREATED']._serialized_end=377
-  _globals['_PROGRAMMEENROLMENTOPENED']._serialized_start=379
-  _globals['_PROGRAMMEENROLMENTOPENED']._serialized_end=427
-  _globals['_PROGRAMMEENROLMENTCLOSED']._serialized_start=429
-  _globals['_PROGRAMMEENROLMENTCLOSED']._serialized_end=477
-  _globals['_PROGRAMMELAUNCHED']._serialized_start=479
-  _globals['_PROGRAMMELAUNCHED']._serialized_end=520
-  _globals['_PROGRAMMECLOSED']._serialized_start=522
-  _globals['_PROGRAMMECLOSED']._serialized_end=561
-  _globals['_TOPICPRIORITY']._serialized_start=563
-  _globals['_TOPICPRIORITY']._serialized_end=611
-  _globals['_PARTICIPANTENROLLED']._serialized_start=614
-  _globals['_PARTICIPANTENROLLED']._serialized_end=807
-  _globals['_PARTICIPANTPROFILEUPDATED']._serialized_start=810
-  _globals['_PARTICIPANTPROFILEUPDATED']._serialized_end=1019
-  _globals['_PARTICIPANTWITHDRAWN']._serialized_start=1021
-  _globals['_PARTICIPANTWITHDRAWN']._serialized_end=1105
+  _globals['_PROGRAMMERULESFACTS'].fields_by_name['min_age_gap_years']._loaded_options = None
+  _globals['_PROGRAMMERULESFACTS'].fields_by_name['min_age_gap_years']._serialized_options = b'\210\265\030\002'
+  _globals['_PROGRAMMERULESFACTS'].fields_by_name['mentor_capacity']._loaded_options = None
+  _globals['_PROGRAMMERULESFACTS'].fields_by_name['mentor_capacity']._serialized_options = b'\210\265\030\002'
+  _globals['_PROGRAMMERULESFACTS'].fields_by_name['planned_sessions']._loaded_options = None
+  _globals['_PROGRAMMERULESFACTS'].fields_by_name['planned_sessions']._serialized_options = b'\210\265\030\002'
+  _globals['_PROGRAMMERULESFACTS'].fields_by_name['session_minutes']._loaded_options = None
+  _globals['_PROGRAMMERULESFACTS'].fields_by_name['session_minutes']._serialized_options = b'\210\265\030\002'
+  _globals['_PROGRAMMERULESFACTS'].fields_by_name['same_department_allowed']._loaded_options = None
+  _globals['_PROGRAMMERULESFACTS'].fields_by_name['same_department_allowed']._serialized_options = b'\210\265\030\002'
+  _globals['_PROGRAMMECREATED'].fields_by_name['programme_id']._loaded_options = None
+  _globals['_PROGRAMMECREATED'].fields_by_name['programme_id']._serialized_options = b'\210\265\030\001'
+  _globals['_PROGRAMMECREATED'].fields_by_name['topic_codes']._loaded_options = None
+  _globals['_PROGRAMMECREATED'].fields_by_name['topic_codes']._serialized_options = b'\210\265\030\002'
+  _globals['_PROGRAMMECREATED'].fields_by_name['rules']._loaded_options = None
+  _globals['_PROGRAMMECREATED'].fields_by_name['rules']._serialized_options = b'\210\265\030\002'
+  _globals['_PROGRAMMECREATED'].fields_by_name['start_date']._loaded_options = None
+  _globals['_PROGRAMMECREATED'].fields_by_name['start_date']._serialized_options = b'\210\265\030\002'
+  _globals['_PROGRAMMECREATED'].fields_by_name['end_date']._loaded_options = None
+  _globals['_PROGRAMMECREATED'].fields_by_name['end_date']._serialized_options = b'\210\265\030\002'
+  _globals['_PROGRAMMEENROLMENTOPENED'].fields_by_name['programme_id']._loaded_options = None
+  _globals['_PROGRAMMEENROLMENTOPENED'].fields_by_name['programme_id']._serialized_options = b'\210\265\030\001'
+  _globals['_PROGRAMMEENROLMENTCLOSED'].fields_by_name['programme_id']._loaded_options = None
+  _globals['_PROGRAMMEENROLMENTCLOSED'].fields_by_name['programme_id']._serialized_options = b'\210\265\030\001'
+  _globals['_PROGRAMMELAUNCHED'].fields_by_name['programme_id']._loaded_options = None
+  _globals['_PROGRAMMELAUNCHED'].fields_by_name['programme_id']._serialized_options = b'\210\265\030\001'
+  _globals['_PROGRAMMECLOSED'].fields_by_name['programme_id']._loaded_options = None
+  _globals['_PROGRAMMECLOSED'].fields_by_name['programme_id']._serialized_options = b'\210\265\030\001'
+  _globals['_TOPICPRIORITY'].fields_by_name['topic']._loaded_options = None
+  _globals['_TOPICPRIORITY'].fields_by_name['topic']._serialized_options = b'\210\265\030\002'
+  _globals['_TOPICPRIORITY'].fields_by_name['priority']._loaded_options = None
+  _globals['_TOPICPRIORITY'].fields_by_name['priority']._serialized_options = b'\210\265\030\002'
+  _globals['_PARTICIPANTENROLLED'].fields_by_name['participant_id']._loaded_options = None
+  _globals['_PARTICIPANTENROLLED'].fields_by_name['participant_id']._serialized_options = b'\210\265\030\001'
+  _globals['_PARTICIPANTENROLLED'].fields_by_name['programme_id']._loaded_options = None
+  _globals['_PARTICIPANTENROLLED'].fields_by_name['programme_id']._serialized_options = b'\210\265\030\001'
+  _globals['_PARTICIPANTENROLLED'].fields_by_name['role']._loaded_options = None
+  _globals['_PARTICIPANTENROLLED'].fields_by_name['role']._serialized_options = b'\210\265\030\002'
+  _globals['_PARTICIPANTENROLLED'].fields_by_name['skills_offered']._loaded_options = None
+  _globals['_PARTICIPANTENROLLED'].fields_by_name['skills_offered']._serialized_options = b'\210\265\030\002'
+  _globals['_PARTICIPANTENROLLED'].fields_by_name['learning_needs']._loaded_options = None
+  _globals['_PARTICIPANTENROLLED'].fields_by_name['learning_needs']._serialized_options = b'\210\265\030\002'
+  _globals['_PARTICIPANTENROLLED'].fields_by_name['meeting_preference']._loaded_options = None
+  _globals['_PARTICIPANTENROLLED'].fields_by_name['meeting_preference']._serialized_options = b'\210\265\030\002'
+  _globals['_PARTICIPANTPROFILEUPDATED'].fields_by_name['participant_id']._loaded_options = None
+  _globals['_PARTICIPANTPROFILEUPDATED'].fields_by_name['participant_id']._serialized_options = b'\210\265\030\001'
+  _globals['_PARTICIPANTPROFILEUPDATED'].fields_by_name['programme_id']._loaded_options = None
+  _globals['_PARTICIPANTPROFILEUPDATED'].fields_by_name['programme_id']._serialized_options = b'\210\265\030\001'
+  _globals['_PARTICIPANTPROFILEUPDATED'].fields_by_name['changed_fields']._loaded_options = None
+  _globals['_PARTICIPANTPROFILEUPDATED'].fields_by_name['changed_fields']._serialized_options = b'\210\265\030\002'
+  _globals['_PARTICIPANTPROFILEUPDATED'].fields_by_name['skills_offered']._loaded_options = None
+  _globals['_PARTICIPANTPROFILEUPDATED'].fields_by_name['skills_offered']._serialized_options = b'\210\265\030\002'
+  _globals['_PARTICIPANTPROFILEUPDATED'].fields_by_name['learning_needs']._loaded_options = None
+  _globals['_PARTICIPANTPROFILEUPDATED'].fields_by_name['learning_needs']._serialized_options = b'\210\265\030\002'
+  _globals['_PARTICIPANTPROFILEUPDATED'].fields_by_name['meeting_preference']._loaded_options = None
+  _globals['_PARTICIPANTPROFILEUPDATED'].fields_by_name['meeting_preference']._serialized_options = b'\210\265\030\002'
+  _globals['_PARTICIPANTWITHDRAWN'].fields_by_name['participant_id']._loaded_options = None
+  _globals['_PARTICIPANTWITHDRAWN'].fields_by_name['participant_id']._serialized_options = b'\210\265\030\001'
+  _globals['_PARTICIPANTWITHDRAWN'].fields_by_name['programme_id']._loaded_options = None
+  _globals['_PARTICIPANTWITHDRAWN'].fields_by_name['programme_id']._serialized_options = b'\210\265\030\001'
+  _globals['_PARTICIPANTWITHDRAWN'].fields_by_name['reason']._loaded_options = None
+  _globals['_PARTICIPANTWITHDRAWN'].fields_by_name['reason']._serialized_options = b'\210\265\030\002'
+  _globals['_PARTICIPANTERASED'].fields_by_name['participant_id']._loaded_options = None
+  _globals['_PARTICIPANTERASED'].fields_by_name['participant_id']._serialized_options = b'\210\265\030\001'
+  _globals['_PARTICIPANTERASED'].fields_by_name['programme_id']._loaded_options = None
+  _globals['_PARTICIPANTERASED'].fields_by_name['programme_id']._serialized_options = b'\210\265\030\001'
+  _globals['_PROGRAMMERULESFACTS']._serialized_start=97
+  _globals['_PROGRAMMERULESFACTS']._serialized_end=284
+  _globals['_PROGRAMMECREATED']._serialized_start=287
+  _globals['_PROGRAMMECREATED']._serialized_end=473
+  _globals['_PROGRAMMEENROLMENTOPENED']._serialized_start=475
+  _globals['_PROGRAMMEENROLMENTOPENED']._serialized_end=529
+  _globals['_PROGRAMMEENROLMENTCLOSED']._serialized_start=531
+  _globals['_PROGRAMMEENROLMENTCLOSED']._serialized_end=585
+  _globals['_PROGRAMMELAUNCHED']._serialized_start=587
+  _globals['_PROGRAMMELAUNCHED']._serialized_end=634
+  _globals['_PROGRAMMECLOSED']._serialized_start=636
+  _globals['_PROGRAMMECLOSED']._serialized_end=681
+  _globals['_TOPICPRIORITY']._serialized_start=683
+  _globals['_TOPICPRIORITY']._serialized_end=743
+  _globals['_PARTICIPANTENROLLED']._serialized_start=746
+  _globals['_PARTICIPANTENROLLED']._serialized_end=975
+  _globals['_PARTICIPANTPROFILEUPDATED']._serialized_start=978
+  _globals['_PARTICIPANTPROFILEUPDATED']._serialized_end=1223
+  _globals['_PARTICIPANTWITHDRAWN']._serialized_start=1225
+  _globals['_PARTICIPANTWITHDRAWN']._serialized_end=1327
+  _globals['_PARTICIPANTERASED']._serialized_start=1329
+  _globals['_PARTICIPANTERASED']._serialized_end=1406
 # @@protoc_insertion_point(module_scope)

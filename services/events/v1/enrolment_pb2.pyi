@@ -1,3 +1,4 @@
+from revmentor.options.v1 import options_pb2 as _options_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -107,3 +108,11 @@ class ParticipantWithdrawn(_message.Message):
     programme_id: str
     reason: str
     def __init__(self, participant_id: _Optional[str] = ..., programme_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class ParticipantErased(_message.Message):
+    __slots__ = ("participant_id", "programme_id")
+    PARTICIPANT_ID_FIELD_NUMBER: _ClassVar[int]
+    PROGRAMME_ID_FIELD_NUMBER: _ClassVar[int]
+    participant_id: str
+    programme_id: str
+    def __init__(self, participant_id: _Optional[str] = ..., programme_id: _Optional[str] = ...) -> None: ...
