@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,6 +15,7 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from revmentor.cli.devkeys import DevKey
 from revmentor.enrolment import mapping
 from revmentor.enrolment.api import SERVICE_NAME, EnrolmentServicer
 from revmentor.enrolment.application import EnrolmentApplication
@@ -23,9 +25,11 @@ from revmentor.enrolment.integration import translate
 from revmentor.enrolment.v1 import enrolment_pb2 as pb
 from revmentor.enrolment.v1 import enrolment_pb2_grpc as pb_grpc
 from revmentor.kernel.application import RELAY_TRACKING
+from revmentor.kernel.auth import Authenticator, AuthSettings
 from revmentor.kernel.cloudevents import encode
 from revmentor.kernel.grpc_server import GrpcServer
 from revmentor.kernel.natsserver import LocalNatsServer
+from revmentor.kernel.ratelimit import RateLimiter
 from revmentor.kernel.relay import Relay
 from revmentor.kernel.streams import ensure_stream, service_stream_config
 
@@ -171,15 +175,36 @@ def replay_pair(work: Path, count: int) -> tuple[Work, Work]:
 
 
 # -- grpc --------------------------------------------------------------------------
-async def start_grpc(work: Path) -> tuple[GrpcServer, EnrolmentApplication, str, str]:
+Metadata = tuple[tuple[str, str], ...]
+
+
+def bench_auth(work: Path) -> tuple[Authenticator, Metadata]:
+    """A throwaway signing key the server trusts, and an admin token signed with it.
+
+    Every measured call pays for token verification, as in production; the rate
+    limit is lifted so it does not throttle the one benchmark caller.
+    """
+    key = DevKey.generate(issuer="revmentor-bench")
+    jwks = work / "bench-jwks.json"
+    jwks.write_text(json.dumps(key.jwks()), encoding="utf-8")
+    settings = AuthSettings(issuer=key.issuer, audience=key.audience, jwks_file=str(jwks))
+    token = key.mint("bench", roles=["admin"], ttl=3600)
+    return Authenticator(settings), (("authorization", f"Bearer {token}"),)
+
+
+async def start_grpc(
+    work: Path,
+) -> tuple[GrpcServer, EnrolmentApplication, str, str, Metadata]:
     app = EnrolmentApplication(env=sqlite_env(work / "grpc.sqlite"))
     programme_id = new_programme(app)
-    server = GrpcServer("enrolment", "127.0.0.1", 0)
+    authenticator, auth = bench_auth(work)
+    unlimited = RateLimiter(rate=1e9, burst=1e9)
+    server = GrpcServer("enrolment", "127.0.0.1", 0, authenticator=authenticator, limiter=unlimited)
     server.add(
         pb_grpc.add_EnrolmentServiceServicer_to_server, EnrolmentServicer(app), [SERVICE_NAME]
     )
     port = await server.start()
-    return server, app, f"127.0.0.1:{port}", programme_id
+    return server, app, f"127.0.0.1:{port}", programme_id, auth
 
 
 async def in_flight(count: int, call: Callable[[int], Awaitable[Any]]) -> int:
@@ -194,7 +219,7 @@ async def in_flight(count: int, call: Callable[[int], Awaitable[Any]]) -> int:
 
 
 def grpc_pairs(
-    address: str, programme_id: str, count: int, participant_ids: list[str]
+    address: str, programme_id: str, count: int, participant_ids: list[str], auth: Metadata
 ) -> list[tuple[str, Work, Work]]:
     def stubs() -> tuple[grpc.aio.Channel, Any, Any]:
         channel = grpc.aio.insecure_channel(address)
@@ -218,7 +243,8 @@ def grpc_pairs(
                     role=pb.ROLE_MENTEE,
                     profile=mapping.profile_message(mentee_profile(n).to_dict()),
                     consent=pb.Consent(given=True, notice_version="v1"),
-                )
+                ),
+                metadata=auth,
             )
 
         done = await in_flight(count, one)
@@ -230,7 +256,8 @@ def grpc_pairs(
         done = await in_flight(
             count,
             lambda n: stub.GetParticipant(
-                pb.GetParticipantRequest(participant_id=participant_ids[n % len(participant_ids)])
+                pb.GetParticipantRequest(participant_id=participant_ids[n % len(participant_ids)]),
+                metadata=auth,
             ),
         )
         await channel.close()
@@ -250,11 +277,11 @@ async def suite(work: Path, scale: float) -> AsyncIterator[tuple[str, Work, Work
         yield ("store: enrol command vs raw save", *store_pair(work, n), "commands")
         yield ("relay vs raw publish_async", *relay_pair(work, server, 5 * n), "events")
         yield ("replay read model vs raw read", *replay_pair(work, 5 * n), "events")
-        grpc_server, app, address, programme_id = await start_grpc(work)
+        grpc_server, app, address, programme_id, auth = await start_grpc(work)
         await asyncio.to_thread(enrol_many, app, programme_id, 0, 100)
         ids = list(app.views.participants)
         try:
-            for name, ours, raw in grpc_pairs(address, programme_id, 2 * n, ids):
+            for name, ours, raw in grpc_pairs(address, programme_id, 2 * n, ids, auth):
                 yield (name, ours, raw, "calls")
         finally:
             await grpc_server.stop()

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import collections
+import json
 import os
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,12 +19,121 @@ import grpc
 import nats
 from nats.js.errors import NotFoundError
 
+from revmentor.cli.devkeys import DevKey
+from revmentor.kernel.auth import Authenticator, AuthSettings
 from revmentor.kernel.natsserver import free_port
 
 PG_HOST = os.environ.get("TEST_POSTGRES_HOST", "127.0.0.1")
 PG_PORT = os.environ.get("TEST_POSTGRES_PORT", "5432")
 PG_USER = os.environ.get("TEST_POSTGRES_USER", "postgres")
 PG_PASSWORD = os.environ.get("TEST_POSTGRES_PASSWORD", "")
+
+
+# -- authentication ---------------------------------------------------------------------------
+TEST_ISSUER = "revmentor-test"
+TEST_AUDIENCE = "revmentor"
+
+
+class DevIssuer:
+    """A throwaway identity provider: an EC key, its JWKS file, and tokens signed with it."""
+
+    def __init__(self, directory: Path, issuer: str = TEST_ISSUER, audience: str = TEST_AUDIENCE):
+        directory.mkdir(parents=True, exist_ok=True)
+        self.jwks_file = directory / "jwks.json"
+        self.issuer, self.audience = issuer, audience
+        self.key = DevKey.generate(issuer=issuer, audience=audience)
+        self.publish([self.key])
+
+    def publish(self, keys: Iterable[DevKey]) -> None:
+        """Write the JWKS file with exactly these keys (rotation: call with the new key)."""
+        document = {"keys": [k for key in keys for k in key.jwks()["keys"]]}
+        self.jwks_file.write_text(json.dumps(document), encoding="utf-8")
+
+    def rotate(self) -> DevKey:
+        """Sign with a new key from now on; the JWKS file holds only the new key."""
+        old, self.key = self.key, DevKey.generate(issuer=self.issuer, audience=self.audience)
+        self.publish([self.key])
+        return old
+
+    @property
+    def env(self) -> dict[str, str]:
+        """What a service process needs to trust this issuer."""
+        return {
+            "REVMENTOR_JWKS_FILE": str(self.jwks_file),
+            "REVMENTOR_JWT_ISSUER": self.issuer,
+            "REVMENTOR_JWT_AUDIENCE": self.audience,
+        }
+
+    def settings(self) -> AuthSettings:
+        return AuthSettings(
+            issuer=self.issuer, audience=self.audience, jwks_file=str(self.jwks_file)
+        )
+
+    def authenticator(self) -> Authenticator:
+        return Authenticator(self.settings())
+
+    def token(self, role: str | Iterable[str] = "admin", sub: str = "tester", **claims: Any) -> str:
+        """A valid token; ``claims`` adds or overrides (programmes, employee_id, service...)."""
+        roles = [role] if isinstance(role, str) else list(role)
+        return self.key.mint(sub, roles=roles, ttl=claims.pop("ttl", 300), **claims)
+
+    def metadata(self, role: str | Iterable[str] = "admin", **claims: Any) -> tuple[Any, ...]:
+        return bearer(self.token(role, **claims))
+
+
+def bearer(token: str) -> tuple[tuple[str, str], ...]:
+    return (("authorization", f"Bearer {token}"),)
+
+
+def _with_token(metadata: Any, token: str) -> list[tuple[str, Any]]:
+    items = list(metadata or ())
+    if not any(key == "authorization" for key, _ in items):
+        items.append(("authorization", f"Bearer {token}"))
+    return items
+
+
+class BearerAuth(grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[misc]
+    """grpc.aio client interceptor: adds ``token`` unless a call brings its own."""
+
+    def __init__(self, token: str):
+        self.token = token
+
+    async def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
+        metadata = grpc.aio.Metadata(*_with_token(details.metadata, self.token))
+        return await continuation(details._replace(metadata=metadata), request)
+
+
+_Details = collections.namedtuple(
+    "_Details",
+    ["method", "timeout", "metadata", "credentials", "wait_for_ready", "compression"],
+)
+
+
+class SyncBearerAuth(grpc.UnaryUnaryClientInterceptor):  # type: ignore[misc]
+    """The same for blocking channels (``grpc.intercept_channel``)."""
+
+    def __init__(self, token: str):
+        self.token = token
+
+    def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
+        new = _Details(
+            details.method,
+            details.timeout,
+            _with_token(details.metadata, self.token),
+            details.credentials,
+            getattr(details, "wait_for_ready", None),
+            getattr(details, "compression", None),
+        )
+        return continuation(new, request)
+
+
+def authed_channel(address: str, token: str) -> grpc.aio.Channel:
+    """An aio channel whose calls carry ``token`` by default."""
+    return grpc.aio.insecure_channel(address, interceptors=[BearerAuth(token)])
+
+
+def authed_sync_channel(address: str, token: str) -> grpc.Channel:
+    return grpc.intercept_channel(grpc.insecure_channel(address), SyncBearerAuth(token))
 
 
 @dataclass
@@ -91,13 +202,20 @@ class ServiceProcess:
     """A service started as its own OS process, as `revmentor up` does."""
 
     def __init__(
-        self, service: str, var_dir: Path, nats_url: str, extra_env: dict[str, str] | None = None
+        self,
+        service: str,
+        var_dir: Path,
+        nats_url: str,
+        extra_env: dict[str, str] | None = None,
+        issuer: DevIssuer | None = None,
     ):
         self.service = service
         self.var_dir = var_dir
         self.port = free_port()
+        self.issuer = issuer or DevIssuer(var_dir / "auth")
         self.env = {
             **os.environ,
+            **self.issuer.env,
             "REVMENTOR_VAR_DIR": str(var_dir),
             "NATS_URL": nats_url,
             f"{service.upper()}_GRPC_PORT": str(self.port),
@@ -109,6 +227,10 @@ class ServiceProcess:
     @property
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    def channel(self, role: str = "admin", **claims: Any) -> grpc.aio.Channel:
+        """An aio channel to this service authenticated as ``role``."""
+        return authed_channel(self.address, self.issuer.token(role, **claims))
 
     def start(self) -> ServiceProcess:
         self.var_dir.mkdir(parents=True, exist_ok=True)

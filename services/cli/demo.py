@@ -116,9 +116,9 @@ def participants_csv() -> str:
 ACTOR = "revmentor-cli:demo-seed"
 
 
-def seed(stub: Any, timeout: float = 30.0) -> str:
-    """Create, open and fill the demo programme; returns a one-line summary."""
-    metadata = (("x-revmentor-actor", ACTOR),)
+def seed(stub: Any, token: str, timeout: float = 30.0) -> str:
+    """Create, open and fill the demo programme (as ``token``); returns a one-line summary."""
+    metadata = (("authorization", f"Bearer {token}"),)
     programme = stub.CreateProgramme(
         pb.CreateProgrammeRequest(
             name=NAME,
@@ -136,7 +136,7 @@ def seed(stub: Any, timeout: float = 30.0) -> str:
     )
     rows = parse_text(participants_csv(), programme.programme_id, source="demo data")
     problems: list[str] = []
-    result = import_rows(Importer(stub, programme.programme_id, ACTOR), rows, problems.append)
+    result = import_rows(Importer(stub, programme.programme_id, metadata), rows, problems.append)
     for line in problems:
         emit(f"demo participant rejected: {line}")
     roles: Counter[str] = Counter()

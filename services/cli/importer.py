@@ -6,10 +6,15 @@ the programme's rules and answers INVALID_ARGUMENT with one violation per bad
 field. The import is idempotent by employee id: an employee who is already
 enrolled is compared with the row and updated only if the profile differs, so
 running the same file again changes nothing.
+
+Every call carries a bearer token (see :func:`bearer`): the one given, or one
+minted from the development key of ``revmentor up``; the actor recorded with
+each change is the token's subject.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 import uuid
@@ -21,16 +26,20 @@ from typing import Any, TextIO
 
 import grpc
 
+from revmentor.cli import devkeys
 from revmentor.cli.common import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, CliError, emit
 from revmentor.cli.endpoints import require_reachable, service_target, unreachable_message
 from revmentor.cli.rows import Problem, Row, column_problem, read_file
 from revmentor.enrolment.v1 import enrolment_pb2 as pb
 from revmentor.enrolment.v1 import enrolment_pb2_grpc as pb_grpc
 from revmentor.kernel.grpc_server import field_violations
+from revmentor.kernel.settings import var_dir
 
 OUTCOMES = ("enrolled", "updated", "unchanged", "rejected")
 CALL_TIMEOUT = 30.0
 LOST = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+REFUSED = (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED)
+Metadata = tuple[tuple[str, str], ...]
 ROLE_NAMES = {pb.ROLE_MENTOR: "mentor", pb.ROLE_MENTEE: "mentee"}
 STATUS_NAMES = {
     pb.PROGRAMME_STATUS_DRAFT: "draft",
@@ -45,6 +54,28 @@ class ConnectionLost(Exception):
     """The service stopped answering in the middle of the import."""
 
 
+def bearer(token: str | None, tool: str) -> Metadata:
+    """``authorization`` metadata: --token, else $REVMENTOR_TOKEN, else a dev-key token."""
+    token = token or os.environ.get("REVMENTOR_TOKEN") or devkeys.tool_token(var_dir(), tool)
+    if not token:
+        raise CliError(
+            "no token to call the service with: pass --token JWT or set REVMENTOR_TOKEN "
+            "(for a local platform, `revmentor up` creates the development key that "
+            "`revmentor token` signs with)"
+        )
+    return (("authorization", f"Bearer {token}"),)
+
+
+def refused_message(error: grpc.RpcError) -> str:
+    code = error.code()  # type: ignore[attr-defined]
+    hint = (
+        "the token was refused; get a fresh one (`revmentor token`) or check REVMENTOR_TOKEN"
+        if code == grpc.StatusCode.UNAUTHENTICATED
+        else "the token's role may not do this; use an admin or programme manager token"
+    )
+    return f"{code.name}: {error.details()}; {hint}"  # type: ignore[attr-defined]
+
+
 @dataclass
 class Result:
     counts: Counter[str] = field(default_factory=Counter)
@@ -57,13 +88,10 @@ class Result:
 class Importer:
     """Applies rows to one programme through the enrolment API."""
 
-    def __init__(self, stub: Any, programme_id: str, actor: str):
+    def __init__(self, stub: Any, programme_id: str, auth: Metadata):
         self.stub = stub
         self.programme_id = programme_id
-        self.metadata = (
-            ("x-revmentor-actor", actor),
-            ("x-correlation-id", f"import-{uuid.uuid4()}"),
-        )
+        self.metadata = (*auth, ("x-correlation-id", f"import-{uuid.uuid4()}"))
 
     def _call(self, method: Callable[..., Any], request: Any) -> Any:
         try:
@@ -71,6 +99,8 @@ class Importer:
         except grpc.RpcError as error:
             if error.code() in LOST:  # type: ignore[attr-defined]
                 raise ConnectionLost(error.details() or str(error.code())) from None  # type: ignore[attr-defined]
+            if error.code() in REFUSED:  # type: ignore[attr-defined]
+                raise CliError(refused_message(error)) from None
             raise
 
     def apply(self, row: Row) -> tuple[str, list[Problem]]:
@@ -184,14 +214,18 @@ def import_rows(
     return result
 
 
-def check_programme(stub: Any, programme_id: str, address: str, source: str) -> pb.Programme:
+def check_programme(
+    stub: Any, programme_id: str, address: str, source: str, auth: Metadata
+) -> pb.Programme:
     """The programme, or an error that says what to do about it."""
     try:
         return stub.GetProgramme(
-            pb.GetProgrammeRequest(programme_id=programme_id), timeout=CALL_TIMEOUT
+            pb.GetProgrammeRequest(programme_id=programme_id), timeout=CALL_TIMEOUT, metadata=auth
         )
     except grpc.RpcError as error:
         code = error.code()  # type: ignore[attr-defined]
+        if code in REFUSED:
+            raise CliError(refused_message(error)) from None
         if code in LOST:
             raise CliError(
                 unreachable_message("enrolment", address, source, error.details() or str(code)),  # type: ignore[attr-defined]
@@ -209,13 +243,14 @@ def check_programme(stub: Any, programme_id: str, address: str, source: str) -> 
         raise CliError(f"GetProgramme failed: {code.name}: {error.details()}") from None  # type: ignore[attr-defined]
 
 
-def run(file: Path, programme_id: str, target: str | None) -> int:
+def run(file: Path, programme_id: str, target: str | None, token: str | None = None) -> int:
     rows = read_file(file, programme_id)
     address, source = service_target("enrolment", target)
     require_reachable("enrolment", address, source)
+    auth = bearer(token, "revmentor-cli:enrol-import")
     with grpc.insecure_channel(address) as channel:
         stub = pb_grpc.EnrolmentServiceStub(channel)
-        programme = check_programme(stub, programme_id, address, source)
+        programme = check_programme(stub, programme_id, address, source, auth)
         if programme.status != pb.PROGRAMME_STATUS_ENROLMENT_OPEN:
             emit(
                 f"note: programme {programme.name!r} is "
@@ -224,7 +259,7 @@ def run(file: Path, programme_id: str, target: str | None) -> int:
                 sys.stderr,
             )
         emit(f"importing {len(rows)} row(s) from {file} into {programme.name!r} at {address}")
-        importer = Importer(stub, programme_id, actor="revmentor-cli:enrol-import")
+        importer = Importer(stub, programme_id, auth)
         try:
             result = import_rows(importer, rows, emit, Progress(len(rows)))
         except ConnectionLost as error:
@@ -244,20 +279,25 @@ def run(file: Path, programme_id: str, target: str | None) -> int:
     return EXIT_OK
 
 
-def list_programmes(target: str | None) -> int:
+def list_programmes(target: str | None, token: str | None = None) -> int:
     """``revmentor enrol programmes``: id, status and head-count of every programme."""
     address, source = service_target("enrolment", target)
     require_reachable("enrolment", address, source)
+    auth = bearer(token, "revmentor-cli:enrol-programmes")
     with grpc.insecure_channel(address) as channel:
         stub = pb_grpc.EnrolmentServiceStub(channel)
         token, shown = "", 0
         while True:
             try:
                 reply = stub.ListProgrammes(
-                    pb.ListProgrammesRequest(page_size=500, page_token=token), timeout=CALL_TIMEOUT
+                    pb.ListProgrammesRequest(page_size=500, page_token=token),
+                    timeout=CALL_TIMEOUT,
+                    metadata=auth,
                 )
             except grpc.RpcError as error:
                 code = error.code()  # type: ignore[attr-defined]
+                if code in REFUSED:
+                    raise CliError(refused_message(error)) from None
                 raise CliError(
                     unreachable_message("enrolment", address, source, error.details() or code.name),  # type: ignore[attr-defined]
                     EXIT_UNREACHABLE if code in LOST else EXIT_FAILED,

@@ -1,8 +1,14 @@
 """The ``revmentor`` command: argument parsing and dispatch.
 
     revmentor up [--no-seed] [--var DIR] [--nats-port N]
-    revmentor enrol import FILE.csv --programme ID [--target HOST:PORT]
-    revmentor enrol programmes [--target HOST:PORT]
+    revmentor token --role ROLE --sub ID [--programme ID ...] [--employee-id E]
+                    [--service NAME] [--ttl SECONDS] [--var DIR]
+    revmentor enrol import FILE.csv --programme ID [--target HOST:PORT] [--token JWT]
+    revmentor enrol programmes [--target HOST:PORT] [--token JWT]
+
+Calls to a service carry a bearer token: ``--token``, else ``REVMENTOR_TOKEN``,
+else a short-lived admin token the tool mints from the development key that
+``revmentor up`` keeps under ``var/secrets/``.
 
 Expected failures print what to do next and exit non-zero, without a traceback:
 1 for bad input or a failed start, 2 when a service cannot be reached.
@@ -15,8 +21,10 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from revmentor.cli.common import CliError, emit
+from revmentor.kernel.auth import ROLES
 
 IMPORT_EPILOG = """\
 The CSV file (UTF-8, comma-separated) starts with this header; every column
@@ -87,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="preferred NATS port; a free one is used when it is taken (default: 4222)",
     )
 
+    add_token_parser(commands)
     enrol = commands.add_parser("enrol", help="enrolment: programmes and participants")
     enrol_commands = enrol.add_subparsers(dest="enrol_command", metavar="COMMAND", required=True)
     target_help = (
@@ -104,10 +113,67 @@ def build_parser() -> argparse.ArgumentParser:
         "--programme", required=True, metavar="ID", help="programme id (see `enrol programmes`)"
     )
     bulk.add_argument("--target", metavar="HOST:PORT", help=target_help)
+    bulk.add_argument("--token", metavar="JWT", help=TOKEN_HELP)
 
     listing = enrol_commands.add_parser("programmes", help="list programmes with their ids")
     listing.add_argument("--target", metavar="HOST:PORT", help=target_help)
+    listing.add_argument("--token", metavar="JWT", help=TOKEN_HELP)
     return parser
+
+
+TOKEN_HELP = (
+    "bearer token for the service (default: $REVMENTOR_TOKEN, else an admin token "
+    "minted from the development key of `revmentor up`)"
+)
+
+
+def add_token_parser(commands: Any) -> None:
+    token = commands.add_parser(
+        "token",
+        help="print a token signed with the development key, for trying the APIs",
+        description=(
+            "Mint a JWT that the services started by `revmentor up` accept; use it as "
+            "gRPC metadata 'authorization: Bearer <token>'. The claims are described in "
+            "revmentor.kernel.auth."
+        ),
+    )
+    token.add_argument("--role", action="append", required=True, choices=sorted(ROLES))
+    token.add_argument("--sub", required=True, metavar="ID", help="the caller's subject id")
+    token.add_argument(
+        "--programme",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="a programme a programme_manager manages (repeatable)",
+    )
+    token.add_argument(
+        "--employee-id", metavar="E", help="mentor/mentee employee id (default: sub)"
+    )
+    token.add_argument("--service", metavar="NAME", help="service identity (with --role service)")
+    token.add_argument("--ttl", type=int, default=3600, metavar="SECONDS", help="default 3600")
+    token.add_argument("--var", type=Path, default=None, metavar="DIR", help="default ./var")
+
+
+def print_token(args: argparse.Namespace) -> int:
+    from revmentor.cli import devkeys
+
+    if args.ttl <= 0:
+        raise CliError("--ttl must be a positive number of seconds")
+    if ("service" in args.role) != bool(args.service):
+        raise CliError("--role service and --service NAME go together")
+    var = args.var or Path(os.environ.get("REVMENTOR_VAR_DIR") or "var")
+    key = devkeys.load(var)
+    emit(
+        key.mint(
+            args.sub,
+            roles=args.role,
+            ttl=args.ttl,
+            programmes=args.programme,
+            employee_id=args.employee_id,
+            service=args.service,
+        )
+    )
+    return 0
 
 
 def dispatch(args: argparse.Namespace) -> int:
@@ -116,11 +182,13 @@ def dispatch(args: argparse.Namespace) -> int:
 
         var = args.var or Path(os.environ.get("REVMENTOR_VAR_DIR") or "var")
         return up.run(var, seed=not args.no_seed, nats_port=args.nats_port)
+    if args.command == "token":
+        return print_token(args)
     from revmentor.cli import importer
 
     if args.enrol_command == "import":
-        return importer.run(args.file, args.programme, args.target)
-    return importer.list_programmes(args.target)
+        return importer.run(args.file, args.programme, args.target, args.token)
+    return importer.list_programmes(args.target, args.token)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -7,7 +7,9 @@
 3. Every service with a ``revmentor.<service>.main`` module runs as its own
    process with ``NATS_URL``, ``REVMENTOR_VAR_DIR``, ``<SERVICE>_GRPC_PORT`` and
    ``REVMENTOR_<SERVICE>_ADDR`` of every service; its output is shown with its
-   name in front and kept in ``var/log/<service>.log``.
+   name in front and kept in ``var/log/<service>.log``. Services trust the
+   development signing key, made once under ``var/secrets/`` (see
+   :mod:`revmentor.cli.devkeys`; ``revmentor token`` mints tokens with it).
 4. Each must report SERVING on gRPC health within 60 s.
 5. An empty platform gets the demo programme (not with ``--no-seed`` or
    ``REVMENTOR_SEED=0``).
@@ -37,7 +39,7 @@ from typing import IO
 
 import grpc
 
-from revmentor.cli import demo
+from revmentor.cli import demo, devkeys
 from revmentor.cli.common import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, CliError, emit
 from revmentor.cli.endpoints import endpoints_file, wait_healthy, write_endpoints
 from revmentor.enrolment.v1 import enrolment_pb2 as pb
@@ -266,6 +268,7 @@ class Platform:
             REVMENTOR_VAR_DIR=str(self.var),
             PYTHONUNBUFFERED="1",
         )
+        env.update(devkeys.service_env(self.var))
         env.update({f"REVMENTOR_{s.upper()}_ADDR": f"127.0.0.1:{p}" for s, p in ports.items()})
         log_dir = self.var / "log"
         log_dir.mkdir(parents=True, exist_ok=True)
@@ -321,14 +324,19 @@ class Platform:
         enrolment = next((c for c in self.children if c.name == "enrolment"), None)
         if enrolment is None:
             return
+        token = devkeys.load(self.var).mint(demo.ACTOR, ["admin"], devkeys.TOOL_TOKEN_SECONDS)
         try:
             with grpc.insecure_channel(enrolment.address) as channel:
                 stub = pb_grpc.EnrolmentServiceStub(channel)
-                found = stub.ListProgrammes(pb.ListProgrammesRequest(page_size=1), timeout=30)
+                found = stub.ListProgrammes(
+                    pb.ListProgrammesRequest(page_size=1),
+                    timeout=30,
+                    metadata=(("authorization", f"Bearer {token}"),),
+                )
                 if found.total_size:
                     say(f"{found.total_size} programme(s) already there; not seeding the demo")
                     return
-                say(demo.seed(stub))
+                say(demo.seed(stub, token))
         except grpc.RpcError as error:
             say(
                 f"warning: could not seed the demo programme ({error.code().name}: "  # type: ignore[attr-defined]

@@ -3,11 +3,18 @@
 Each command loads what it needs, lets the domain decide, and saves every
 resulting event in one transaction. Input is validated completely before
 anything is written, so a refused command leaves nothing behind.
+
+Privacy (DESIGN section 4): personal fields are sealed per participant by the
+kernel's mapper; :meth:`erase_participant` crypto-shreds a participant and
+:meth:`export_participant` returns everything held about one (GDPR art. 15/20).
 """
 
 from __future__ import annotations
 
+import itertools
+import json
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 from uuid import UUID
 
@@ -16,22 +23,26 @@ from eventsourcing.domain import Aggregate
 
 from revmentor.enrolment.domain import rules
 from revmentor.enrolment.domain.participant import EmployeeRegistration, Participant
-from revmentor.enrolment.domain.profile import Consent, Profile
+from revmentor.enrolment.domain.profile import PERSONAL_FIELDS, Consent, Profile
 from revmentor.enrolment.domain.programme import Programme, ProgrammeRules, Topic
 from revmentor.enrolment.readmodel import EnrolmentReadModel
 from revmentor.kernel.application import ServiceApplication
+from revmentor.kernel.envelope import ERASED
 from revmentor.kernel.errors import (
     AlreadyExists,
     ConcurrencyConflict,
+    IllegalTransition,
     NotFound,
     ValidationFailed,
     Violations,
-    shown,
 )
 from revmentor.kernel.ids import parse_id
 from revmentor.kernel.readmodel import ReadModel
 
 MAX_ATTRIBUTE_BATCH = 1000
+
+#: Purpose of the service secret that keys the employee registration index.
+REGISTRATION_INDEX = "enrolment-registration-index"
 
 
 class EnrolmentApplication(ServiceApplication):
@@ -118,17 +129,23 @@ class EnrolmentApplication(ServiceApplication):
         )
         v.raise_if_any()
         programme.require_enrolment_open()
-        self._refuse_duplicate(programme.id, employee_id)
+        generation = self._free_generation(programme.id, employee_id)
         if not consent.given_at:
             consent = Consent(True, consent.notice_version, datetime.now(UTC).isoformat())
+        registration_id = EmployeeRegistration.id_for(
+            self.index_key, programme.id, employee_id, generation
+        )
         participant = Participant(
             programme_id=programme.id,
             employee_id=employee_id,
             role=role,
             profile=profile.to_dict(),
             consent=consent.to_dict(),
+            registration_id=registration_id,
         )
-        registration = EmployeeRegistration.register(programme.id, employee_id, participant.id)
+        registration = EmployeeRegistration.register(
+            self.index_key, programme.id, employee_id, participant.id, generation
+        )
         try:
             self.save(participant, registration)
         except ConcurrencyConflict:
@@ -136,21 +153,43 @@ class EnrolmentApplication(ServiceApplication):
             raise
         return participant
 
+    @cached_property
+    def index_key(self) -> bytes:
+        """Keys the registration index ids (a secret kept wrapped in the key store)."""
+        return self.keys.service_secret(REGISTRATION_INDEX)
+
+    def _free_generation(self, programme_id: UUID, employee_id: str) -> int:
+        """The registration generation a new enrolment takes; ALREADY_EXISTS if taken."""
+        generation, registration = self._live_registration(programme_id, employee_id)
+        if registration is not None:
+            self._refuse_duplicate(programme_id, employee_id)
+        return generation
+
     def _refuse_duplicate(self, programme_id: UUID, employee_id: str) -> None:
         existing = self._registered_participant(programme_id, employee_id)
         if existing is not None:
+            # The employee id is not echoed: error messages end up in logs.
             raise AlreadyExists(
-                f"employee {employee_id} is already enrolled in programme {programme_id} "
+                f"this employee is already enrolled in programme {programme_id} "
                 f"as participant {existing}"
             )
 
+    def _live_registration(
+        self, programme_id: UUID, employee_id: str
+    ) -> tuple[int, EmployeeRegistration | None]:
+        """The first generation not released: its registration, or None if free."""
+        for generation in itertools.count():
+            registration_id = EmployeeRegistration.id_for(
+                self.index_key, programme_id, employee_id, generation
+            )
+            found = self._get(registration_id, EmployeeRegistration)
+            if found is None or not found.released:
+                return generation, found
+        raise AssertionError("unreachable")  # pragma: no cover
+
     def _registered_participant(self, programme_id: UUID, employee_id: str) -> UUID | None:
-        try:
-            index: Any = self.repository.get(EmployeeRegistration.id_for(programme_id, employee_id))
-        except AggregateNotFoundError:
-            return None
-        assert isinstance(index, EmployeeRegistration)
-        return index.participant_id
+        registration = self._live_registration(programme_id, employee_id)[1]
+        return registration.participant_id if registration is not None else None
 
     def update_profile(
         self,
@@ -189,6 +228,90 @@ class EnrolmentApplication(ServiceApplication):
         self.save(participant)
         return participant
 
+    # -- privacy -------------------------------------------------------------------
+    def erase_participant(self, participant_id: str, reason: str) -> Participant:
+        """Crypto-shred one participant (GDPR art. 17).
+
+        Records ``Participant.Erased`` (its reason sealed with the service's
+        audit key, so auditors can still read why) and releases the employee
+        registration in one transaction, then destroys the registration's and
+        the participant's keys. A crash in between leaves the keys; erasing
+        again finishes the job and then answers FAILED_PRECONDITION.
+        """
+        v = Violations()
+        rules.check_erasure(v, reason)
+        v.raise_if_any()
+        participant = self.participant(participant_id)
+        if participant.is_erased:
+            self._shred(participant)
+            raise IllegalTransition(f"participant {participant_id} is already erased")
+        registration = self._registration_of(participant)
+        participant.erase(reason)
+        if registration is not None:
+            registration.release()
+        self.save(participant, registration)
+        self._shred(participant)
+        return participant
+
+    def _registration_of(self, participant: Participant) -> EmployeeRegistration | None:
+        registration_id = participant.registration_id
+        if not isinstance(registration_id, UUID):
+            return None
+        found = self._get(registration_id, EmployeeRegistration)
+        return found if found is not None and not found.released else None
+
+    def _shred(self, participant: Participant) -> None:
+        if isinstance(participant.registration_id, UUID):
+            self.keys.destroy(str(participant.registration_id))
+        self.keys.destroy(str(participant.id))
+
+    def export_participant(self, participant_id: str) -> dict[str, Any]:
+        """Everything held about one participant, JSON-able (GDPR art. 15/20).
+
+        The current state and the whole event history with envelopes; for an
+        erased participant the same shape, personal values shown as erased.
+        """
+        participant = self.participant(participant_id)
+        return _jsonable(
+            {
+                "service": self.name,
+                "exported_at": datetime.now(UTC).isoformat(),
+                "participant_id": str(participant.id),
+                "programme_id": str(participant.programme_id),
+                "status": participant.status,
+                "erased": participant.is_erased,
+                "role": participant.role,
+                "employee_id": _shown_erased(participant, participant.employee_id),
+                "profile": _profile_shown(participant),
+                "consent": ERASED if participant.is_erased else participant.consent_data,
+                "withdrawal_reason": participant.withdrawal_reason,
+                "withdrawal_note": _shown_erased(participant, participant.withdrawal_note),
+                "erasure_reason": participant.erasure_reason,
+                "enrolled_at": participant.created_on.isoformat(),
+                "version": participant.version,
+                "history": self._history(participant.id),
+            }
+        )
+
+    def _history(self, aggregate_id: UUID) -> list[dict[str, Any]]:
+        history = []
+        for stored in self.recorder.select_events(aggregate_id):
+            event, envelope = self.envelope_mapper.decode(stored)
+            state = dict(vars(event))
+            for name in ("originator_id", "originator_version", "timestamp"):
+                state.pop(name, None)
+            timestamp = getattr(event, "timestamp", None)
+            history.append(
+                {
+                    "type": type(event).__qualname__,
+                    "version": stored.originator_version,
+                    "timestamp": timestamp.isoformat() if timestamp else None,
+                    "state": state,
+                    "envelope": envelope,
+                }
+            )
+        return history
+
     # -- queries -------------------------------------------------------------------
     def programme(self, programme_id: str) -> Programme:
         found = self._get(parse_id("programme_id", programme_id), Programme)
@@ -203,12 +326,11 @@ class EnrolmentApplication(ServiceApplication):
         return found
 
     def find_participant(self, programme_id: str, employee_id: str) -> Participant:
+        """By employee id; an erased participant is no longer linked to one (NOT_FOUND)."""
         programme = self.programme(programme_id)
         participant_id = self._registered_participant(programme.id, employee_id)
         if participant_id is None:
-            raise NotFound(
-                f"no participant with employee id {shown(employee_id)} in {programme_id}"
-            )
+            raise NotFound(f"no participant with that employee id in programme {programme_id}")
         return self.participant(str(participant_id))
 
     def programme_counts(self, programme_id: str) -> tuple[int, int]:
@@ -254,3 +376,19 @@ def _expect_version(aggregate: Aggregate, expected_version: int) -> None:
 
 def _this_year() -> int:
     return datetime.now(UTC).year
+
+
+def _shown_erased(participant: Participant, value: str) -> str:
+    return ERASED if participant.is_erased else value
+
+
+def _profile_shown(participant: Participant) -> dict[str, Any]:
+    if not participant.is_erased:
+        return participant.profile_data
+    return {k: ERASED if k in PERSONAL_FIELDS else v for k, v in participant.profile_data.items()}
+
+
+def _jsonable(document: dict[str, Any]) -> dict[str, Any]:
+    """UUIDs, datetimes and tuples as JSON has them (str, str, list)."""
+    result: dict[str, Any] = json.loads(json.dumps(document, default=str))
+    return result

@@ -74,6 +74,13 @@ def _withdrawn(e: Any) -> IntegrationEvent:
     return IntegrationEvent("ParticipantWithdrawn", programme_id, message)
 
 
+def _erased(e: Any) -> IntegrationEvent:
+    """Tells every consumer to destroy its own keys for this participant."""
+    programme_id = str(e.programme_id)
+    message = pb.ParticipantErased(participant_id=str(e.originator_id), programme_id=programme_id)
+    return IntegrationEvent("ParticipantErased", programme_id, message)
+
+
 #: Domain event class (qualified name) -> integration event. Others stay private.
 TRANSLATIONS: dict[str, Callable[[Any], IntegrationEvent]] = {
     "Programme.Created": _programme_created,
@@ -88,6 +95,7 @@ TRANSLATIONS: dict[str, Callable[[Any], IntegrationEvent]] = {
     "Participant.Enrolled": _enrolled,
     "Participant.ProfileUpdated": _profile_updated,
     "Participant.Withdrawn": _withdrawn,
+    "Participant.Erased": _erased,
 }
 
 

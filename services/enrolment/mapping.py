@@ -6,6 +6,8 @@ Unset enums become '' so that validation names the missing field.
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
 from typing import Any
 
 from revmentor.enrolment.domain.participant import Participant
@@ -35,6 +37,7 @@ PROGRAMME_STATUS = {
 PARTICIPANT_STATUS = {
     pb.PARTICIPANT_STATUS_ENROLLED: "enrolled",
     pb.PARTICIPANT_STATUS_WITHDRAWN: "withdrawn",
+    pb.PARTICIPANT_STATUS_ERASED: "erased",
 }
 REASON = {
     pb.WITHDRAWAL_REASON_PERSONAL: "personal",
@@ -211,4 +214,21 @@ def matching_attributes(p: Participant) -> pb.MatchingAttributes:
         learning_needs=profile.learning_needs,
         availability=profile.availability,
         meeting_preference=profile.meeting_preference,
+    )
+
+
+def erasure_receipt(p: Participant) -> pb.ErasureReceipt:
+    """What EraseParticipant answers: the participant's id, when, and its new version."""
+    return pb.ErasureReceipt(
+        participant_id=str(p.id), erased_at=p.modified_on.isoformat(), version=p.version
+    )
+
+
+def export_message(document: dict[str, Any]) -> pb.ParticipantDataExport:
+    """What ExportParticipantData answers: the export document as UTF-8 JSON."""
+    return pb.ParticipantDataExport(
+        participant_id=document["participant_id"],
+        service=document["service"],
+        exported_at=document.get("exported_at") or datetime.now(UTC).isoformat(),
+        document_json=json.dumps(document, sort_keys=True, ensure_ascii=False),
     )

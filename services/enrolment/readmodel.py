@@ -3,6 +3,10 @@
 Built only from the notification log (live, after a restart, or replayed from
 zero: the same digest every time). Holds the views that list and count
 queries need, so they never load aggregates one by one.
+
+After an erasure the participant's events replay with erased markers instead
+of personal values; the ``Erased`` event then overwrites every personal value
+of the view, so live and replayed models end in the same state.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from revmentor.enrolment.domain.profile import Profile
+from revmentor.enrolment.domain.profile import Profile, erased_profile
 from revmentor.kernel.readmodel import ReadModel
 
 
@@ -79,6 +83,16 @@ class EnrolmentReadModel(ReadModel):
         view["version"] = e.originator_version
         self._count(view["programme_id"], view["role"], -1)
 
+    def _erased(self, e: Any) -> None:
+        view = self.participants[str(e.originator_id)]
+        if view["status"] == "enrolled":
+            self._count(view["programme_id"], view["role"], -1)
+        view["status"] = "erased"
+        view["employee_id"] = ""
+        view["profile"] = erased_profile(view["profile"])
+        view["consent"] = {"given": False, "notice_version": "", "given_at": ""}
+        view["version"] = e.originator_version
+
     def _count(self, programme_id: str, role: str, delta: int) -> None:
         programme = self.programmes.get(programme_id)
         if programme is not None:
@@ -120,6 +134,7 @@ _HANDLERS: dict[str, Callable[[EnrolmentReadModel, Any], None]] = {
     "Participant.Enrolled": EnrolmentReadModel._enrolled,
     "Participant.ProfileUpdated": EnrolmentReadModel._profile_updated,
     "Participant.Withdrawn": EnrolmentReadModel._withdrawn,
+    "Participant.Erased": EnrolmentReadModel._erased,
 }
 
 _STATUS_AFTER = {

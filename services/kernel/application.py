@@ -4,7 +4,9 @@ It wires the store from the environment (SQLite by default, PostgreSQL in
 production), records tracking positions in the same transaction as events
 (process recorder), stamps envelopes on every event, and turns the store's
 conflict errors into :class:`ConcurrencyConflict` so that racing commands
-surface as ``ABORTED`` and never half-apply.
+surface as ``ABORTED`` and never half-apply. It also opens the service's key
+store (``app.keys``) so every event's personal fields are sealed per subject,
+and a consumer erases a participant with ``app.keys.destroy(participant_id)``.
 """
 
 from __future__ import annotations
@@ -25,10 +27,12 @@ from eventsourcing.persistence import (
 )
 from opentelemetry import trace
 
+from revmentor.kernel.crypto import SubjectKeys, load_keyring
 from revmentor.kernel.envelope import EnvelopeMapper
 from revmentor.kernel.errors import ConcurrencyConflict
+from revmentor.kernel.keystore import KeyStore
 from revmentor.kernel.readmodel import ReadModel
-from revmentor.kernel.settings import store_env
+from revmentor.kernel.settings import store_env, var_dir
 
 T = TypeVar("T")
 Saveable = MutableOrImmutableAggregate[UUID] | DomainEventProtocol[UUID] | None
@@ -55,6 +59,8 @@ class ServiceApplication(Application[UUID]):
         # cheaper than SQLite's sleep-and-retry busy handler.
         self._append_lock = threading.Lock()
         self.save_listeners: list[Callable[[], None]] = []
+        self.keys = self.construct_keys()
+        self.envelope_mapper.keys = self.keys
         self.read_model = self.construct_read_model()
 
     # -- wiring -------------------------------------------------------------
@@ -63,6 +69,14 @@ class ServiceApplication(Application[UUID]):
             transcoder=self.construct_transcoder(),
             compressor=self.factory.compressor(),
             cipher=self.factory.cipher(),
+        )
+
+    def construct_keys(self) -> SubjectKeys:
+        """Per-subject data keys in this service's own database, wrapped by the KEK."""
+        return SubjectKeys(
+            KeyStore.for_recorder(self.recorder),
+            load_keyring(self.env.get, var_dir),
+            cache_seconds=float(self.env.get("REVMENTOR_KEY_CACHE_SECONDS", "300")),
         )
 
     def construct_recorder(self) -> ProcessRecorder:

@@ -49,6 +49,7 @@ from revmentor.kernel.cloudevents import (
 )
 from revmentor.kernel.context import RequestContext, acting_as
 from revmentor.kernel.errors import ConcurrencyConflict, DomainError
+from revmentor.kernel.natsauth import nats_broker_options
 from revmentor.kernel.streams import DLQ_STREAM, DLQ_SUBJECT_PREFIX, SERVICES, declare_streams
 from revmentor.kernel.telemetry import context_from, current_traceparent
 
@@ -323,6 +324,9 @@ class SubscriptionRunner:
         self._js: JetStreamContext | None = None
         # Long enough to finish the message in hand; the server redelivers after ack_wait anyway.
         graceful = graceful_timeout or max((sub.ack_wait for sub in subscriptions), default=30.0)
+        connection = nats_broker_options(self.subscriptions[0].app.name if subscriptions else "")
+        # Pulled messages arrive on the user's own inbox prefix (see kernel/natsauth.py).
+        self.inbox_prefix = f"{connection.get('inbox_prefix', '_INBOX')}.".encode()
         self.broker = NatsBroker(
             nats_url,
             name=name or ",".join(durables) or "revmentor-consumer",
@@ -330,6 +334,7 @@ class SubscriptionRunner:
             graceful_timeout=graceful,
             apply_types=False,  # the handler gets the message itself, nothing is injected
             logger=broker_log,
+            **connection,
         )
         for sub in self.subscriptions:
             self._register(sub)
@@ -348,6 +353,7 @@ class SubscriptionRunner:
             durable=sub.durable,
             config=sub.consumer_config(),
             pull_sub=PullSub(batch_size=1, timeout=self.fetch_timeout),
+            inbox_prefix=self.inbox_prefix,
             ack_policy=AckPolicy.MANUAL,
             no_reply=True,
             decoder=_undecoded,

@@ -3,6 +3,8 @@
 A gRPC call or a consumed upstream event opens a context; every domain event
 recorded inside it is stamped with the actor, correlation id and causation id
 (DESIGN 3.5) by the envelope mapper, so domain code never passes them around.
+A gRPC call also carries its authenticated :class:`Principal`, so handlers make
+their object-level checks without it being threaded through every signature.
 """
 
 from __future__ import annotations
@@ -12,6 +14,10 @@ import uuid
 from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from revmentor.kernel.auth import Principal
 
 
 @dataclass(frozen=True)
@@ -22,6 +28,8 @@ class RequestContext:
     correlation_id: str
     causation_id: str
     traceparent: str = ""
+    #: The authenticated caller of a gRPC call; None for system work and consumed events.
+    principal: Principal | None = None
 
     def as_metadata(self) -> dict[str, str]:
         """The envelope fields written next to a stored event."""
@@ -50,7 +58,11 @@ def current() -> RequestContext:
 
 
 def new_request(
-    actor: str, correlation_id: str = "", causation_id: str = "", traceparent: str = ""
+    actor: str,
+    correlation_id: str = "",
+    causation_id: str = "",
+    traceparent: str = "",
+    principal: Principal | None = None,
 ) -> RequestContext:
     """A context for a new command: a missing correlation id starts a new chain."""
     request_id = str(uuid.uuid4())
@@ -59,6 +71,7 @@ def new_request(
         correlation_id=correlation_id or request_id,
         causation_id=causation_id or request_id,
         traceparent=traceparent,
+        principal=principal,
     )
 
 

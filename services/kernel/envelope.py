@@ -1,37 +1,85 @@
-"""Stamp every stored event with who and why, without touching domain code.
+"""Stamp every stored event with who and why, and seal its personal fields.
 
 The mapper is the one place where a domain event becomes stored bytes, so it
 is where the envelope (actor, correlation id, causation id, traceparent) is
 added from the current request context, and where it is taken off again when
 events are read back. Aggregates never see it; the relay and auditors read it
 with :meth:`EnvelopeMapper.decode`.
+
+It is also where personal data is encrypted at rest (DESIGN section 4), so no
+service can forget to: an event class lists its personal attributes in
+``personal_fields`` (dotted paths reach into dict attributes, e.g.
+``"profile.email"``); the mapper moves them into one AES-GCM blob sealed with
+the subject's data key (:class:`~revmentor.kernel.crypto.SubjectKeys`). The
+subject is the event's aggregate (``originator_id``) unless the class names a
+fixed service subject in ``personal_subject``. The blob is bound to the event's
+topic, aggregate and version, so it cannot be moved to another event.
+
+Once the subject's key is destroyed (erasure), those fields decode to
+:data:`ERASED` instead of failing, so histories still replay; tampering or a
+wrong KEK still fails loudly.
 """
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Hashable
 from typing import Any, cast
 from uuid import UUID
 
 from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.persistence import Mapper, StoredEvent, find_id_convertor
+from eventsourcing.persistence import (
+    Cipher,
+    Compressor,
+    Mapper,
+    StoredEvent,
+    Transcoder,
+    find_id_convertor,
+)
 from eventsourcing.utils import get_topic, resolve_topic
 
 from revmentor.kernel import context
+from revmentor.kernel.crypto import CryptoError, KeyDestroyed, SubjectKeys
 
 ENVELOPE_KEY = "_envelope"
+PERSONAL_KEY = "_personal"
+
+#: What a personal field reads as once its subject has been erased.
+ERASED = "[erased]"
+
+_MISSING = object()
+
+
+def personal_fields(event_class: type) -> tuple[str, ...]:
+    """The personal attribute paths an event class declares (none by default)."""
+    return tuple(getattr(event_class, "personal_fields", ()))
 
 
 class EnvelopeMapper(Mapper[UUID]):
-    """A mapper whose stored state carries the request envelope."""
+    """A mapper whose stored state carries the request envelope and sealed personal data."""
+
+    def __init__(
+        self,
+        transcoder: Transcoder,
+        compressor: Compressor | None = None,
+        cipher: Cipher | None = None,
+        keys: SubjectKeys | None = None,
+    ):
+        super().__init__(transcoder, compressor, cipher)
+        self.keys = keys
 
     def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:
         state = dict(vars(domain_event))
         originator_id = state.pop("originator_id")
         originator_version = state.pop("originator_version")
+        topic = get_topic(type(domain_event))
         class_version = getattr(type(domain_event), "class_version", 1)
         if class_version > 1:
             state["class_version"] = class_version
+        paths = personal_fields(type(domain_event))
+        if paths:
+            aad = _aad(topic, originator_id, originator_version)
+            state[PERSONAL_KEY] = self._seal(type(domain_event), originator_id, paths, state, aad)
         state[ENVELOPE_KEY] = context.current().as_metadata()
         stored = self.transcoder.encode(state)
         if self.compressor:
@@ -41,7 +89,7 @@ class EnvelopeMapper(Mapper[UUID]):
         return StoredEvent(
             originator_id=originator_id,
             originator_version=originator_version,
-            topic=get_topic(type(domain_event)),
+            topic=topic,
             state=stored,
         )
 
@@ -58,6 +106,9 @@ class EnvelopeMapper(Mapper[UUID]):
         event_state: dict[str, Any] = self.transcoder.decode(state)
         envelope = event_state.pop(ENVELOPE_KEY, None) or {}
         cls = resolve_topic(stored_event.topic)
+        sealed = event_state.pop(PERSONAL_KEY, None)
+        if sealed is not None:
+            self._open(cls, stored_event, sealed, event_state)
         to_id = find_id_convertor(cls, cast(Hashable, type(stored_event.originator_id)))
         event_state["originator_id"] = to_id(stored_event.originator_id)
         event_state["originator_version"] = stored_event.originator_version
@@ -69,3 +120,72 @@ class EnvelopeMapper(Mapper[UUID]):
         domain_event = object.__new__(cls)
         object.__setattr__(domain_event, "__dict__", event_state)
         return domain_event, envelope
+
+    # -- personal data -------------------------------------------------------------
+    def _subject_keys(self) -> SubjectKeys:
+        if self.keys is None:
+            raise CryptoError("this event has personal fields but no key store is configured")
+        return self.keys
+
+    def _seal(
+        self,
+        cls: type,
+        originator_id: Any,
+        paths: tuple[str, ...],
+        state: dict[str, Any],
+        aad: bytes,
+    ) -> str:
+        """Move the personal values out of ``state`` into one sealed blob (base64)."""
+        secret = {}
+        for path in paths:
+            value = _take(state, path)
+            if value is not _MISSING:
+                secret[path] = value
+        plaintext = self.transcoder.encode(secret)
+        sealed = self._subject_keys().encrypt(_subject(cls, originator_id), plaintext, aad)
+        return base64.b64encode(sealed).decode()
+
+    def _open(self, cls: type, stored: StoredEvent, sealed: str, state: dict[str, Any]) -> None:
+        """Put the personal values back, or :data:`ERASED` if the key is gone."""
+        aad = _aad(stored.topic, stored.originator_id, stored.originator_version)
+        subject = _subject(cls, stored.originator_id)
+        try:
+            plaintext = self._subject_keys().decrypt(subject, base64.b64decode(sealed), aad)
+        except KeyDestroyed:
+            for path in personal_fields(cls):
+                _put(state, path, ERASED)
+            return
+        for path, value in self.transcoder.decode(plaintext).items():
+            _put(state, path, value)
+
+
+def _subject(cls: type, originator_id: Any) -> str:
+    return str(getattr(cls, "personal_subject", "") or originator_id)
+
+
+def _aad(topic: str, originator_id: Any, originator_version: int) -> bytes:
+    return f"{topic}|{originator_id}|{originator_version}".encode()
+
+
+def _take(state: dict[str, Any], path: str) -> Any:
+    """Pop the value at ``path``, copying the dicts on the way (the event is not touched)."""
+    *parents, leaf = path.split(".")
+    container = state
+    for name in parents:
+        inner = container.get(name)
+        if not isinstance(inner, dict):
+            return _MISSING
+        container[name] = dict(inner)
+        container = container[name]
+    return container.pop(leaf, _MISSING)
+
+
+def _put(state: dict[str, Any], path: str, value: Any) -> None:
+    *parents, leaf = path.split(".")
+    container = state
+    for name in parents:
+        inner = container.get(name)
+        if not isinstance(inner, dict):
+            return
+        container = inner
+    container[leaf] = value

@@ -1,11 +1,16 @@
 """The gRPC bootstrap shared by every service.
 
 One interceptor gives every RPC the same behaviour: a server span (joined to
-the caller's trace), a request context (actor, correlation, causation) for the
-events it records, and one error mapping - domain errors become their status
-code with a readable message (and ``google.rpc.BadRequest`` field violations
-for INVALID_ARGUMENT); anything unexpected is logged with the trace id and
-answered without internals.
+the caller's trace); authentication of the bearer JWT (UNAUTHENTICATED), a
+per-caller rate limit (RESOURCE_EXHAUSTED with ``google.rpc.RetryInfo``) and
+authorisation by role from the service's declarative access table
+(PERMISSION_DENIED; a method missing from the table is denied to everyone); a
+request context (principal, actor, correlation, causation) for the handlers
+and the events they record; and one error mapping - domain errors become their
+status code with a readable message (and ``google.rpc.BadRequest`` field
+violations for INVALID_ARGUMENT); anything unexpected is logged with the trace
+id and answered without internals. Only gRPC health and reflection are open to
+anonymous callers.
 """
 
 from __future__ import annotations
@@ -14,11 +19,11 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 import grpc
-from google.protobuf import any_pb2
+from google.protobuf import any_pb2, descriptor_pool, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
@@ -27,6 +32,13 @@ from grpc_status import rpc_status
 from opentelemetry import trace
 
 from revmentor.kernel import context
+from revmentor.kernel.auth import (
+    AccessDenied,
+    Authenticator,
+    KeysUnavailable,
+    Principal,
+    Unauthenticated,
+)
 from revmentor.kernel.errors import (
     AlreadyExists,
     ConcurrencyConflict,
@@ -36,6 +48,7 @@ from revmentor.kernel.errors import (
     NotFound,
     ValidationFailed,
 )
+from revmentor.kernel.ratelimit import RateLimiter
 from revmentor.kernel.telemetry import context_from, current_trace_id, current_traceparent
 
 log = logging.getLogger(__name__)
@@ -51,6 +64,19 @@ STATUS_OF: list[tuple[type[DomainError], grpc.StatusCode]] = [
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 #: gRPC trailers are capped (8 KiB soft, 16 KiB hard): keep the status text well below.
 MAX_STATUS_MESSAGE = 2000
+#: Open to anonymous callers: liveness probes and API discovery carry no data.
+PUBLIC_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
+
+#: RPC method name -> roles allowed to call it, one table per service.
+AccessPolicy = Mapping[str, frozenset[str]]
+
+
+class RateLimited(Exception):
+    """The caller used up their bucket; ``retry_after`` seconds until the next token."""
+
+    def __init__(self, actor: str, retry_after: float):
+        super().__init__(f"rate limit exceeded for {actor}; retry in {retry_after:.3f} s")
+        self.retry_after = retry_after
 
 
 def code_for(error: DomainError) -> grpc.StatusCode:
@@ -101,13 +127,32 @@ def field_violations(error: grpc.RpcError) -> list[tuple[str, str]]:
     return found
 
 
-def _request_context(metadata: dict[str, str]) -> context.RequestContext:
+def rate_limited_status(error: RateLimited) -> status_pb2.Status:
+    """RESOURCE_EXHAUSTED with a machine-readable ``google.rpc.RetryInfo``."""
+    delay = duration_pb2.Duration()
+    delay.FromNanoseconds(max(1, int(error.retry_after * 1e9)))
+    detail = any_pb2.Any()
+    detail.Pack(error_details_pb2.RetryInfo(retry_delay=delay))
+    return status_pb2.Status(code=code_pb2.RESOURCE_EXHAUSTED, message=str(error), details=[detail])
+
+
+def _request_context(metadata: dict[str, str], principal: Principal) -> context.RequestContext:
     return context.new_request(
-        actor=metadata.get("x-revmentor-actor", "anonymous"),
+        actor=principal.actor,
         correlation_id=metadata.get("x-correlation-id", ""),
         causation_id=metadata.get("x-causation-id", ""),
         traceparent=current_traceparent(),
+        principal=principal,
     )
+
+
+def policy_for(full_name: str, policy: AccessPolicy) -> dict[str, frozenset[str]]:
+    """A service's table keyed by full method path; logs methods it forgot (denied)."""
+    methods = descriptor_pool.Default().FindServiceByName(full_name).methods
+    missing = [m.name for m in methods if m.name not in policy]
+    if missing:
+        log.error("%s: no access rule for %s; denied to everyone", full_name, missing)
+    return {f"/{full_name}/{name}": frozenset(roles) for name, roles in policy.items()}
 
 
 def _decode_request(decode: Callable[[bytes], Any] | None, raw: bytes, method: str) -> Any:
@@ -122,10 +167,19 @@ def _decode_request(decode: Callable[[bytes], Any] | None, raw: bytes, method: s
 
 
 class ServiceInterceptor(grpc.aio.ServerInterceptor):
-    """Tracing, request context and error mapping around every unary RPC."""
+    """Tracing, authentication, rate limit, authorisation, context and errors per RPC."""
 
-    def __init__(self, service: str):
+    def __init__(
+        self,
+        service: str,
+        authenticator: Authenticator | None = None,
+        limiter: RateLimiter | None = None,
+    ):
         self.tracer = trace.get_tracer(f"revmentor.{service}.grpc")
+        self.authenticator = authenticator or Authenticator.from_env(service)
+        self.limiter = limiter or RateLimiter.from_env(service)
+        #: full method path -> roles; filled by :meth:`GrpcServer.add` before start.
+        self.policy: dict[str, frozenset[str]] = {}
 
     async def intercept_service(
         self,
@@ -134,49 +188,111 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
     ) -> grpc.RpcMethodHandler:
         handler = await continuation(details)
         method = details.method  # type: ignore[attr-defined]
-        if handler is None or handler.unary_unary is None or method.startswith("/grpc."):
+        if handler is None or method.startswith(PUBLIC_PREFIXES):
             return handler
-        inner = handler.unary_unary
-        decode = handler.request_deserializer
+        if handler.unary_unary is None:
+            return _refused(handler)  # fail closed: streaming RPCs are not checked here
         metadata = {k: str(v) for k, v in (details.invocation_metadata or ())}  # type: ignore[attr-defined]
-
-        async def wrapped(raw: bytes, ctx: Any) -> Any:
-            with (
-                self.tracer.start_as_current_span(
-                    method.lstrip("/"), context=context_from(metadata), kind=trace.SpanKind.SERVER
-                ) as span,
-                context.acting_as(_request_context(metadata)),
-            ):
-                try:
-                    request = _decode_request(decode, raw, method)
-                    return await inner(request, ctx)
-                except DomainError as error:
-                    span.set_attribute("revmentor.error", type(error).__name__)
-                    await ctx.abort_with_status(rpc_status.to_status(status_for(error)))
-                except (asyncio.CancelledError, grpc.aio.AbortError):
-                    raise
-                except Exception:
-                    log.exception("unexpected error in %s", method)
-                    span.set_status(trace.Status(trace.StatusCode.ERROR))
-                    await ctx.abort_with_status(rpc_status.to_status(internal_status()))
-
         return grpc.unary_unary_rpc_method_handler(
-            wrapped,
+            self._wrap(method, handler, metadata),
             request_deserializer=None,  # decoded inside, so a bad body is INVALID_ARGUMENT
             response_serializer=handler.response_serializer,
         )
 
+    def _wrap(
+        self, method: str, handler: grpc.RpcMethodHandler, metadata: dict[str, str]
+    ) -> Callable[[bytes, Any], Awaitable[Any]]:
+        inner = handler.unary_unary
+        decode = handler.request_deserializer
+        assert inner is not None
+
+        async def wrapped(raw: bytes, ctx: Any) -> Any:
+            with self.tracer.start_as_current_span(
+                method.lstrip("/"), context=context_from(metadata), kind=trace.SpanKind.SERVER
+            ) as span:
+                try:
+                    principal = await self.admit(method, metadata)
+                    with context.acting_as(_request_context(metadata, principal)):
+                        request = _decode_request(decode, raw, method)
+                        return await inner(request, ctx)
+                except Exception as error:  # noqa: BLE001 - every failure gets one status
+                    await self._abort(ctx, span, method, error)
+
+        return wrapped
+
+    async def admit(self, method: str, metadata: dict[str, str]) -> Principal:
+        """Who is calling, if they may call ``method`` now; raises the reason otherwise."""
+        principal = await self.authenticator.authenticate(metadata.get("authorization"))
+        retry_after = self.limiter.retry_after(principal.actor)
+        if retry_after:
+            raise RateLimited(principal.actor, retry_after)
+        allowed = self.policy.get(method, frozenset())
+        if not principal.has_any(allowed):
+            raise AccessDenied(
+                f"{method.rsplit('/', 1)[-1]} is not allowed for roles "
+                f"{sorted(principal.roles) or '[]'}"
+            )
+        return principal
+
+    async def _abort(self, ctx: Any, span: Any, method: str, error: Exception) -> None:
+        if isinstance(error, (asyncio.CancelledError, grpc.aio.AbortError)):
+            raise error
+        span.set_attribute("revmentor.error", type(error).__name__)
+        if isinstance(error, Unauthenticated):
+            await ctx.abort(grpc.StatusCode.UNAUTHENTICATED, str(error))
+        if isinstance(error, AccessDenied):
+            await ctx.abort(grpc.StatusCode.PERMISSION_DENIED, str(error))
+        if isinstance(error, KeysUnavailable):
+            await ctx.abort(grpc.StatusCode.UNAVAILABLE, str(error))
+        if isinstance(error, RateLimited):
+            await ctx.abort_with_status(rpc_status.to_status(rate_limited_status(error)))
+        if isinstance(error, DomainError):
+            await ctx.abort_with_status(rpc_status.to_status(status_for(error)))
+        log.error("unexpected error in %s", method, exc_info=error)
+        span.set_status(trace.Status(trace.StatusCode.ERROR))
+        await ctx.abort_with_status(rpc_status.to_status(internal_status()))
+
+
+def _refused(handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+    """A handler of the same shape that refuses: nothing unchecked gets through."""
+
+    async def refuse(request: Any, ctx: Any) -> None:
+        await ctx.abort(grpc.StatusCode.UNIMPLEMENTED, "streaming RPCs are not served")
+
+    make = (
+        grpc.unary_stream_rpc_method_handler
+        if handler.unary_stream
+        else grpc.stream_unary_rpc_method_handler
+        if handler.stream_unary
+        else grpc.stream_stream_rpc_method_handler
+    )
+    return make(refuse, response_serializer=handler.response_serializer)  # type: ignore[operator]
+
 
 class GrpcServer:
-    """A grpc.aio server with health, reflection and graceful shutdown."""
+    """A grpc.aio server with authentication, health, reflection and graceful shutdown.
 
-    def __init__(self, service: str, host: str, port: int, grace_seconds: float = 10.0):
+    ``authenticator`` and ``limiter`` default to the environment's settings
+    (:class:`~revmentor.kernel.auth.AuthSettings`, ``REVMENTOR_RATE_LIMIT_*``);
+    a server without authentication settings refuses to start.
+    """
+
+    def __init__(
+        self,
+        service: str,
+        host: str,
+        port: int,
+        grace_seconds: float = 10.0,
+        authenticator: Authenticator | None = None,
+        limiter: RateLimiter | None = None,
+    ):
         self.service = service
         self.address = f"{host}:{port}"
         self.grace_seconds = grace_seconds
         self.health = HealthServicer()
+        self.interceptor = ServiceInterceptor(service, authenticator, limiter)
         self.server = grpc.aio.server(
-            interceptors=[ServiceInterceptor(service)],
+            interceptors=[self.interceptor],
             options=[
                 ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
                 ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
@@ -193,9 +309,14 @@ class GrpcServer:
         register: Callable[[Any, grpc.aio.Server], None],
         servicer: Any,
         full_names: Iterable[str],
+        policy: AccessPolicy | None = None,
     ) -> None:
+        """Serve ``servicer``; ``policy`` (default: its ``ACCESS_POLICY``) says who calls what."""
         register(servicer, self.server)
-        self.service_names += list(full_names)
+        policy = policy if policy is not None else getattr(servicer, "ACCESS_POLICY", {})
+        for name in full_names:
+            self.interceptor.policy.update(policy_for(name, policy))
+            self.service_names.append(name)
 
     async def start(self) -> int:
         reflection.enable_server_reflection(

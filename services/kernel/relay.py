@@ -40,6 +40,7 @@ from revmentor.kernel.cloudevents import (
     encode,
     stream_name,
 )
+from revmentor.kernel.natsauth import nats_connect_options
 from revmentor.kernel.streams import dlq_stream_config, ensure_stream, service_stream_config
 from revmentor.kernel.telemetry import context_from, current_traceparent
 
@@ -122,6 +123,7 @@ class Relay:
                     reconnect_time_wait=0.5,
                     connect_timeout=2,
                     name=f"{self.app.name}-relay",
+                    **nats_connect_options(self.app.name),
                 )
             except Exception as error:  # noqa: BLE001 - keep trying; the outbox keeps events
                 attempt += 1

@@ -29,6 +29,21 @@ def env(name: str, default: str = "", service: str = "") -> str:
     return os.environ.get(name) or default
 
 
+#: Encryption at rest (read through the application's environment, so each may be
+#: prefixed with the service name; see ``revmentor.kernel.crypto``):
+#: the KEK (base64 of 32 bytes) or a file holding it, its id, retired KEKs
+#: (``id=base64,...``) during a rotation, refusal to fall back to a development
+#: KEK, and how long unwrapped data keys stay cached in memory.
+ENCRYPTION_SETTINGS = (
+    "REVMENTOR_KEK",
+    "REVMENTOR_KEK_FILE",
+    "REVMENTOR_KEK_ID",
+    "REVMENTOR_KEK_PREVIOUS",
+    "REVMENTOR_REQUIRE_KEK",
+    "REVMENTOR_KEY_CACHE_SECONDS",
+)
+
+
 def var_dir() -> Path:
     """Where local state lives (SQLite stores, NATS store, endpoints file)."""
     return Path(env("REVMENTOR_VAR_DIR", "var")).resolve()

@@ -50,15 +50,42 @@ def dlq_stream_config() -> StreamConfig:
     )
 
 
+#: The settings ``ensure_stream`` manages; the server fills in the rest.
+MANAGED_FIELDS = (
+    "description",
+    "subjects",
+    "retention",
+    "storage",
+    "discard",
+    "max_age",
+    "duplicate_window",
+    "num_replicas",
+)
+
+
+def differs(current: StreamConfig, wanted: StreamConfig) -> bool:
+    """True when a setting ``wanted`` specifies is not what the server has."""
+    return any(
+        getattr(wanted, name) is not None and getattr(wanted, name) != getattr(current, name)
+        for name in MANAGED_FIELDS
+    )
+
+
 async def ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:
-    """Create the stream, or bring an existing one to ``config``."""
+    """Create the stream, or bring an existing one to ``config``.
+
+    An update is sent only when something differs: with NATS permissions
+    (deploy/nats/secure.conf) a service may look at streams it does not own
+    but not update them, and the admin declares them all first.
+    """
     try:
-        await js.stream_info(config.name or "")
+        info = await js.stream_info(config.name or "")
     except NotFoundError:
         await js.add_stream(config)
         log.info("created stream %s", config.name)
         return
-    await js.update_stream(config)
+    if differs(info.config, config):
+        await js.update_stream(config)
 
 
 async def declare_streams(js: JetStreamContext, services: tuple[str, ...] = SERVICES) -> None:

@@ -58,7 +58,7 @@ async def test_service_exports_spans_over_otlp(
     )
     service.start()
     try:
-        async with grpc.aio.insecure_channel(service.address) as channel:
+        async with service.channel() as channel:
             await pb_grpc.EnrolmentServiceStub(channel).CreateProgramme(
                 pb.CreateProgrammeRequest(
                     name="Exported",

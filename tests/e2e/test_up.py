@@ -27,6 +27,7 @@ from typing import Any
 import grpc
 import nats
 import pytest
+from support import authed_sync_channel
 
 from revmentor.cli.endpoints import SERVING, health
 from revmentor.enrolment.v1 import enrolment_pb2 as pb
@@ -197,8 +198,22 @@ def start_up(tmp_path: Path) -> Iterator[Callable[..., Up]]:
 
 
 # -- clients -------------------------------------------------------------------------------
-def enrolment(address: str) -> Any:
-    return pb_grpc.EnrolmentServiceStub(grpc.insecure_channel(address))
+def token_for(var: Path, *args: str) -> str:
+    """A token from `revmentor token`, signed with the dev key `up` made in ``var``."""
+    done = subprocess.run(
+        [*revmentor(), "token", "--var", str(var), *args],
+        env=up_env(var),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def enrolment(address: str, var: Path) -> Any:
+    token = token_for(var, "--role", "admin", "--sub", "e2e-admin")
+    return pb_grpc.EnrolmentServiceStub(authed_sync_channel(address, token))
 
 
 def stream_messages(url: str, stream: str) -> int:
@@ -246,7 +261,7 @@ def test_up_starts_seeds_once_and_stops_cleanly(start_up: Callable[..., Up]) -> 
 
     with grpc.insecure_channel(address) as channel:
         assert health(channel) == SERVING
-    stub = enrolment(address)
+    stub = enrolment(address, up.var)
     programmes = stub.ListProgrammes(pb.ListProgrammesRequest(), timeout=10)
     assert programmes.total_size == 1
     demo = programmes.programmes[0]
@@ -259,6 +274,22 @@ def test_up_starts_seeds_once_and_stops_cleanly(start_up: Callable[..., Up]) -> 
     )
     assert participants.total_size == demo.mentor_count + demo.mentee_count
     assert f"seeded demo programme {DEMO!r}" in output
+    # the services trust the development key made under var/secrets, and nothing else
+    key_file = up.var / "secrets" / "dev-signing-key.pem"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    with grpc.insecure_channel(address) as channel:
+        anonymous = pb_grpc.EnrolmentServiceStub(channel)
+        with pytest.raises(grpc.RpcError) as refused:
+            anonymous.ListProgrammes(pb.ListProgrammesRequest(), timeout=10)
+        assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED  # type: ignore[attr-defined]
+        mentee = token_for(up.var, "--role", "mentee", "--sub", "u-1", "--employee-id", "E1201")
+        with pytest.raises(grpc.RpcError) as denied:
+            anonymous.ListParticipants(
+                pb.ListParticipantsRequest(programme_id=demo.programme_id),
+                timeout=10,
+                metadata=(("authorization", f"Bearer {mentee}"),),
+            )
+        assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED  # type: ignore[attr-defined]
     # the integration events reached JetStream (published asynchronously by the relay)
     eventually(
         lambda: stream_messages(nats_url, "REVMENTOR_ENROLMENT") >= participants.total_size,
@@ -282,7 +313,7 @@ def test_up_starts_seeds_once_and_stops_cleanly(start_up: Callable[..., Up]) -> 
     # a second start on the same var dir keeps the data and does not seed again
     again = start_up()
     endpoints = again.wait_ready()
-    stub = enrolment(endpoints["services"]["enrolment"])
+    stub = enrolment(endpoints["services"]["enrolment"], again.var)
     programmes = stub.ListProgrammes(pb.ListProgrammesRequest(), timeout=10)
     assert programmes.total_size == 1
     assert programmes.programmes[0].programme_id == demo.programme_id
@@ -297,7 +328,7 @@ def test_no_seed_and_a_crashed_service_stops_everything(
 ) -> None:
     up = start_up("--no-seed", ENROLMENT_GRPC_PORT=str(free_port()))
     endpoints = up.wait_ready()
-    stub = enrolment(endpoints["services"]["enrolment"])
+    stub = enrolment(endpoints["services"]["enrolment"], up.var)
     assert stub.ListProgrammes(pb.ListProgrammesRequest(), timeout=10).total_size == 0
     assert "seeding off" in up.text()
 
@@ -353,3 +384,15 @@ def test_a_service_that_cannot_start_is_named_with_its_last_lines(
     assert "last lines of its output" in output and "no.such.store" in output
     assert not up.endpoints_file.exists()
     assert_all_gone(up, children)
+
+
+def test_token_without_a_dev_key_says_to_run_up_first(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [*revmentor(), "token", "--var", str(tmp_path), "--role", "admin", "--sub", "x"],
+        env=up_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert "revmentor up" in done.stderr and "Traceback" not in done.stderr

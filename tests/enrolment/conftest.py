@@ -3,17 +3,21 @@
 ``enrolment_app`` runs on every store of the shared ``store`` fixture (SQLite
 and PostgreSQL), and ``stub`` talks to a real ``grpc.aio`` server started
 in-process on a free port over that application, so every API test runs on
-both stores through the same interceptor the service uses.
+both stores through the same interceptor the service uses. The server trusts
+the test's ``issuer`` and ``stub`` calls carry an admin token unless a call
+passes its own ``authorization`` metadata (``issuer.metadata(role, ...)``).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import grpc
 import pytest
+from support import DevIssuer, authed_channel
 
 from revmentor.enrolment.api import SERVICE_NAME, EnrolmentServicer
 from revmentor.enrolment.application import EnrolmentApplication
@@ -139,8 +143,16 @@ def open_programme_id(enrolment_app: EnrolmentApplication) -> str:
 
 
 @pytest.fixture
-async def grpc_port(enrolment_app: EnrolmentApplication) -> AsyncIterator[int]:
-    server = GrpcServer("enrolment", "127.0.0.1", 0, grace_seconds=0.5)
+def issuer(tmp_path: Path) -> DevIssuer:
+    """The identity provider the test server trusts."""
+    return DevIssuer(tmp_path / "auth")
+
+
+@pytest.fixture
+async def grpc_port(enrolment_app: EnrolmentApplication, issuer: DevIssuer) -> AsyncIterator[int]:
+    server = GrpcServer(
+        "enrolment", "127.0.0.1", 0, grace_seconds=0.5, authenticator=issuer.authenticator()
+    )
     server.add(
         pb_grpc.add_EnrolmentServiceServicer_to_server,
         EnrolmentServicer(enrolment_app),
@@ -152,8 +164,9 @@ async def grpc_port(enrolment_app: EnrolmentApplication) -> AsyncIterator[int]:
 
 
 @pytest.fixture
-async def channel(grpc_port: int) -> AsyncIterator[grpc.aio.Channel]:
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}") as chan:
+async def channel(grpc_port: int, issuer: DevIssuer) -> AsyncIterator[grpc.aio.Channel]:
+    """Calls carry an admin token by default."""
+    async with authed_channel(f"127.0.0.1:{grpc_port}", issuer.token("admin", "admin-1")) as chan:
         yield chan
 
 

@@ -783,12 +783,13 @@ def test_racing_update_and_withdraw_one_wins(
 
 
 # -- envelope, health, reflection ------------------------------------------------------------------
-async def test_stored_events_carry_actor_and_correlation_from_metadata(
-    stub: Stub, enrolment_app: EnrolmentApplication, build: SimpleNamespace
+async def test_stored_events_carry_actor_from_token_and_correlation_from_metadata(
+    stub: Stub, enrolment_app: EnrolmentApplication, build: SimpleNamespace, issuer: Any
 ) -> None:
     app = enrolment_app
     metadata = (
-        ("x-revmentor-actor", "hr-admin@corp.example"),
+        *issuer.metadata("admin", sub="hr-admin@corp.example"),
+        ("x-revmentor-actor", "spoofed"),  # ignored: the actor is the token's subject
         ("x-correlation-id", "corr-42"),
         ("x-causation-id", "cause-7"),
     )
@@ -796,7 +797,10 @@ async def test_stored_events_carry_actor_and_correlation_from_metadata(
     mark = stored(app)
     await stub.OpenEnrolment(
         pb.ProgrammeCommand(programme_id=created.programme_id),
-        metadata=(("x-revmentor-actor", "alice"), ("x-correlation-id", "corr-43")),
+        metadata=(
+            *issuer.metadata("admin", sub="x", service="matching"),
+            ("x-correlation-id", "corr-43"),
+        ),
     )
     enrolled_at = stored(app)
     await stub.EnrolParticipant(build.enrol(created.programme_id, "E-1", pb.ROLE_MENTOR))
@@ -816,12 +820,12 @@ async def test_stored_events_carry_actor_and_correlation_from_metadata(
         "causation_id": "cause-7",
     }
     opened = envelopes[mark]
-    assert (opened["actor"], opened["correlation_id"]) == ("alice", "corr-43")
+    assert (opened["actor"], opened["correlation_id"]) == ("service:matching", "corr-43")
     assert opened["causation_id"] and opened["causation_id"] != "cause-7"
     enrolment = envelopes[enrolled_at:]
     assert len(enrolment) == 2, "participant and registration, in one transaction"
     assert enrolment[0] == enrolment[1]
-    assert enrolment[0]["actor"] == "anonymous"
+    assert enrolment[0]["actor"] == "admin-1"  # the fixture channel's default token
     assert enrolment[0]["correlation_id"] == enrolment[0]["causation_id"]
     assert enrolment[0]["correlation_id"] not in ("", "corr-42", "corr-43")
 

@@ -12,6 +12,7 @@ import pytest
 
 from revmentor.enrolment.domain.participant import (
     ENROLLED,
+    ERASED,
     WITHDRAWN,
     EmployeeRegistration,
     Participant,
@@ -244,31 +245,69 @@ def test_participant_history_replays(participant: Participant, build: SimpleName
 
 
 # -- employee registration index -------------------------------------------------------------------
+INDEX_KEY = b"k" * 32
+
+
 def test_registration_id_is_deterministic_per_programme_and_employee() -> None:
     programme = uuid4()
-    assert EmployeeRegistration.id_for(programme, "E-1") == EmployeeRegistration.id_for(
-        UUID(str(programme)), "E-1"
+    assert EmployeeRegistration.id_for(INDEX_KEY, programme, "E-1") == (
+        EmployeeRegistration.id_for(INDEX_KEY, UUID(str(programme)), "E-1")
     )
-    assert isinstance(EmployeeRegistration.id_for(programme, "E-1"), UUID)
+    assert isinstance(EmployeeRegistration.id_for(INDEX_KEY, programme, "E-1"), UUID)
 
 
-def test_registration_ids_differ_across_programmes_and_employees() -> None:
+def test_registration_ids_differ_across_programmes_employees_and_generations() -> None:
     programmes = [uuid4() for _ in range(5)]
     employees = ["E-1", "E-2", "e-1", "E-10", "E-1 "]
-    ids = {EmployeeRegistration.id_for(p, e) for p in programmes for e in employees}
-    assert len(ids) == len(programmes) * len(employees)
+    ids = {
+        EmployeeRegistration.id_for(INDEX_KEY, p, e, g)
+        for p in programmes
+        for e in employees
+        for g in (0, 1)
+    }
+    assert len(ids) == len(programmes) * len(employees) * 2
+
+
+def test_registration_id_needs_the_index_key() -> None:
+    """Without the secret key the id cannot be brute-forced from employee numbers."""
+    programme = uuid4()
+    assert EmployeeRegistration.id_for(INDEX_KEY, programme, "E-1") != (
+        EmployeeRegistration.id_for(b"x" * 32, programme, "E-1")
+    )
 
 
 def test_registration_does_not_reveal_the_employee_id() -> None:
     programme = uuid4()
-    registration = EmployeeRegistration.register(programme, "E-12345", participant_id=uuid4())
+    registration = EmployeeRegistration.register(
+        INDEX_KEY, programme, "E-12345", participant_id=uuid4()
+    )
     (event,) = registration.collect_events()
     assert "E-12345" not in repr(vars(event))
 
 
 def test_register_uses_the_derived_id() -> None:
     programme, participant_id = uuid4(), uuid4()
-    registration = EmployeeRegistration.register(programme, "E-7", participant_id)
-    assert registration.id == EmployeeRegistration.id_for(programme, "E-7")
+    registration = EmployeeRegistration.register(INDEX_KEY, programme, "E-7", participant_id)
+    assert registration.id == EmployeeRegistration.id_for(INDEX_KEY, programme, "E-7")
     assert registration.participant_id == participant_id
     assert registration.version == 1
+
+
+def test_a_released_registration_frees_the_employee() -> None:
+    registration = EmployeeRegistration.register(INDEX_KEY, uuid4(), "E-7", uuid4())
+    registration.release()
+    assert (registration.released, registration.participant_id) == (True, None)
+
+
+def test_erase_wipes_personal_values_and_keeps_the_facts(participant: Participant) -> None:
+    participant.erase("GDPR request 42")
+    assert participant.status == ERASED
+    assert participant.employee_id == ""
+    assert participant.profile.display_name == ""
+    assert participant.profile.skills_offered == ("generative-ai",)
+    assert participant.consent.given is False
+    assert participant.erasure_reason == "GDPR request 42"
+    with pytest.raises(IllegalTransition, match="already erased"):
+        participant.erase("again")
+    with pytest.raises(IllegalTransition, match="erased"):
+        participant.withdraw("other", "")

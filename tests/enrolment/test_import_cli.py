@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import grpc
 import pytest
+from support import authed_sync_channel
 
+from revmentor.cli import devkeys
 from revmentor.cli.common import CliError
 from revmentor.cli.endpoints import wait_healthy
 from revmentor.cli.rows import COLUMNS, column_problem, parse_text
@@ -124,6 +125,7 @@ def enrolment_address(nats_server: LocalNatsServer, tmp_path: Path) -> Iterator[
     port = free_port()
     log = tmp_path / "enrolment.log"
     env = {**os.environ, "REVMENTOR_VAR_DIR": str(tmp_path / "var"), "NATS_URL": nats_server.url}
+    env.update(devkeys.service_env(tmp_path))  # the CLI runs with --var tmp_path: same key
     env["ENROLMENT_GRPC_PORT"] = str(port)
     with open(log, "wb") as out:
         process = subprocess.Popen(
@@ -147,8 +149,9 @@ def enrolment_address(nats_server: LocalNatsServer, tmp_path: Path) -> Iterator[
 
 
 @pytest.fixture
-def client(enrolment_address: str) -> Iterator[Any]:
-    with grpc.insecure_channel(enrolment_address) as channel:
+def client(enrolment_address: str, tmp_path: Path) -> Iterator[Any]:
+    token = devkeys.load(tmp_path).mint("import-test", roles=["admin"])
+    with authed_sync_channel(enrolment_address, token) as channel:
         yield pb_grpc.EnrolmentServiceStub(channel)
 
 

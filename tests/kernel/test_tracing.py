@@ -11,10 +11,9 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
-import grpc
 import pytest
 from eventsourcing.domain import Aggregate, event
-from support import eventually
+from support import DevIssuer, authed_channel, eventually
 
 from revmentor.enrolment.api import SERVICE_NAME, EnrolmentServicer
 from revmentor.enrolment.application import EnrolmentApplication
@@ -44,7 +43,8 @@ async def platform(
 ) -> AsyncIterator[tuple[pb_grpc.EnrolmentServiceStub, Observer]]:
     app = EnrolmentApplication(env={"SQLITE_DBNAME": str(tmp_path / "enrolment.sqlite")})
     observer = Observer(env={"SQLITE_DBNAME": str(tmp_path / "observer.sqlite")})
-    server = GrpcServer("enrolment", "127.0.0.1", 0)
+    issuer = DevIssuer(tmp_path / "auth")
+    server = GrpcServer("enrolment", "127.0.0.1", 0, authenticator=issuer.authenticator())
     server.add(
         pb_grpc.add_EnrolmentServiceServicer_to_server, EnrolmentServicer(app), [SERVICE_NAME]
     )
@@ -57,7 +57,7 @@ async def platform(
         {"ProgrammeCreated": lambda e: [Seen(programme_id=e.data["programmeId"])]},
     )
     async with run_subscriptions(nats_server.url, [subscription]):
-        channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+        channel = authed_channel(f"127.0.0.1:{port}", issuer.token())
         yield pb_grpc.EnrolmentServiceStub(channel), observer
         await channel.close()
     stop.set()

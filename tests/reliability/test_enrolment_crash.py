@@ -13,7 +13,13 @@ from pathlib import Path
 
 import grpc
 import pytest
-from support import ServiceProcess, eventually, postgres_schema_env, read_stream
+from support import (
+    ServiceProcess,
+    authed_channel,
+    eventually,
+    postgres_schema_env,
+    read_stream,
+)
 
 from revmentor.enrolment.v1 import enrolment_pb2 as pb
 from revmentor.enrolment.v1 import enrolment_pb2_grpc as pb_grpc
@@ -48,6 +54,7 @@ def enrolment_request(programme_id: str, n: int) -> pb.EnrolParticipantRequest:
 
 async def enrol_all(
     address: str,
+    token: str,
     programme_id: str,
     numbers: list[int],
     acknowledged: set[int],
@@ -59,7 +66,7 @@ async def enrol_all(
         queue.put_nowait(n)
 
     async def worker() -> None:
-        async with grpc.aio.insecure_channel(address) as channel:
+        async with authed_channel(address, token) as channel:
             stub = pb_grpc.EnrolmentServiceStub(channel)
             while not queue.empty():
                 if stop_after is not None and len(acknowledged) >= stop_after:
@@ -93,7 +100,8 @@ async def test_kill_9_during_enrolments_loses_and_duplicates_nothing(
 ) -> None:
     service = ServiceProcess("enrolment", tmp_path / "var", nats_server.url, store_settings)
     service.start()
-    async with grpc.aio.insecure_channel(service.address) as channel:
+    token = service.issuer.token("admin", sub="crash-test", ttl=600)
+    async with service.channel() as channel:
         stub = pb_grpc.EnrolmentServiceStub(channel)
         programme = await stub.CreateProgramme(
             pb.CreateProgrammeRequest(
@@ -107,7 +115,7 @@ async def test_kill_9_during_enrolments_loses_and_duplicates_nothing(
 
     acknowledged: set[int] = set()
     first_wave = asyncio.create_task(
-        enrol_all(service.address, programme.programme_id, list(range(TOTAL)), acknowledged)
+        enrol_all(service.address, token, programme.programme_id, list(range(TOTAL)), acknowledged)
     )
     await eventually(lambda: _true(len(acknowledged) >= TOTAL // 3), what="enrolments flowing")
     service.kill()  # kill -9 with requests in flight
@@ -117,10 +125,10 @@ async def test_kill_9_during_enrolments_loses_and_duplicates_nothing(
 
     service.start()
     remaining = [n for n in range(TOTAL) if n not in acknowledged]
-    await enrol_all(service.address, programme.programme_id, remaining, acknowledged)
+    await enrol_all(service.address, token, programme.programme_id, remaining, acknowledged)
     assert acknowledged == set(range(TOTAL))
 
-    async with grpc.aio.insecure_channel(service.address) as channel:
+    async with service.channel() as channel:
         stub = pb_grpc.EnrolmentServiceStub(channel)
         listed = await stub.ListParticipants(
             pb.ListParticipantsRequest(programme_id=programme.programme_id, page_size=500)

@@ -13,8 +13,33 @@ MEETING_PREFERENCES = ("in_person", "virtual", "either")
 
 WITHDRAWAL_REASONS = ("personal", "workload", "left_company", "role_change", "other")
 
-#: Profile fields that identify or describe a person (encrypted at rest later).
-PERSONAL_FIELDS = ("display_name", "email", "birth_year", "manager_employee_id")
+#: Profile fields that identify or describe a person: encrypted at rest with the
+#: participant's key, blanked on erasure. The rest (topics, meeting preference)
+#: are business facts published on NATS and kept after an erasure.
+PERSONAL_FIELDS = (
+    "display_name",
+    "email",
+    "birth_year",
+    "department",
+    "manager_employee_id",
+    "site",
+    "time_zone",
+    "languages",
+    "availability",
+)
+
+#: What each personal field holds once the person is erased (immutable defaults).
+_ERASED_VALUES: dict[str, Any] = {
+    "display_name": "",
+    "email": "",
+    "birth_year": 0,
+    "department": "",
+    "manager_employee_id": "",
+    "site": "",
+    "time_zone": "",
+    "languages": (),
+    "availability": (),
+}
 
 
 @dataclass(frozen=True)
@@ -90,3 +115,16 @@ class Consent:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def erased_profile(profile: Any) -> dict[str, Any]:
+    """``profile`` (a profile dict, or anything left by an undecryptable event)
+    with every personal field blanked and the business facts kept."""
+    facts = profile if isinstance(profile, dict) else {}
+    blank = {k: list(v) if isinstance(v, tuple) else v for k, v in _ERASED_VALUES.items()}
+    return {
+        "skills_offered": list(facts.get("skills_offered", [])),
+        "learning_needs": list(facts.get("learning_needs", [])),
+        "meeting_preference": facts.get("meeting_preference", "either"),
+        **blank,
+    }

@@ -304,3 +304,15 @@ def check_withdrawal(v: Violations, reason: str, note: str) -> None:
         reason in WITHDRAWAL_REASONS, "reason", f"must be one of {', '.join(WITHDRAWAL_REASONS)}"
     )
     v.check(len(note) <= 1000, "note", "must be at most 1000 characters")
+
+
+MAX_ERASURE_REASON = 500
+
+
+def check_erasure(v: Violations, reason: str) -> None:
+    """An erasure says why (a ticket or legal basis, not the person's name)."""
+    v.check(
+        len(reason.strip()) > 0 and len(reason) <= MAX_ERASURE_REASON,
+        "reason",
+        f"must be 1-{MAX_ERASURE_REASON} characters",
+    )

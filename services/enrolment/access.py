@@ -1,0 +1,136 @@
+"""Who may do what in enrolment: the role table and the object-level rules.
+
+:data:`POLICY` is the one declarative table the kernel's interceptor enforces
+before a handler runs (a wrong role is PERMISSION_DENIED; a method missing
+here is denied to everyone). The functions below are the second gate, run by
+the handlers once the object is loaded: they decide on the roles the caller
+holds *that the table grants for this RPC*, so an auditor who is also a mentee
+cannot use the auditor role to change someone else's profile.
+
+An object the caller may not see is reported exactly as a missing one
+(NOT_FOUND, same message), so ids cannot be probed for existence.
+
+    admin              everything
+    programme_manager  CreateProgramme; everything else only in the programmes of
+                       their ``programmes`` claim
+    mentor, mentee     programmes (read); their own participant: enrol themselves
+                       in the role they hold, read, update, withdraw, export
+    auditor            read-only: Get/List/Find and ExportParticipantData
+    service            reads and GetMatchingAttributes (service-to-service)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from revmentor.enrolment.domain.participant import Participant
+from revmentor.kernel.auth import (
+    ADMIN,
+    AUDITOR,
+    MENTEE,
+    MENTOR,
+    PROGRAMME_MANAGER,
+    SERVICE,
+    AccessDenied,
+    Principal,
+)
+from revmentor.kernel.errors import NotFound, shown
+
+_MANAGE = frozenset({ADMIN, PROGRAMME_MANAGER})
+_SELF = frozenset({MENTOR, MENTEE})
+_READ_ALL = frozenset({ADMIN, PROGRAMME_MANAGER, AUDITOR, SERVICE})
+
+#: RPC method -> roles allowed to call it (deny by default).
+POLICY: Mapping[str, frozenset[str]] = {
+    "CreateProgramme": _MANAGE,
+    "GetProgramme": _READ_ALL | _SELF,
+    "ListProgrammes": _READ_ALL | _SELF,
+    "OpenEnrolment": _MANAGE,
+    "CloseEnrolment": _MANAGE,
+    "LaunchProgramme": _MANAGE,
+    "CloseProgramme": _MANAGE,
+    "EnrolParticipant": _MANAGE | _SELF,
+    "UpdateProfile": _MANAGE | _SELF,
+    "WithdrawParticipant": _MANAGE | _SELF,
+    "GetParticipant": _READ_ALL | _SELF,
+    "FindParticipant": _READ_ALL | _SELF,
+    "ListParticipants": _READ_ALL,
+    # personal attributes for matching/scheduling: not for people, who use GetParticipant
+    "GetMatchingAttributes": frozenset({ADMIN, SERVICE}),
+    "EraseParticipant": _MANAGE,
+    "ExportParticipantData": _MANAGE | _SELF | {AUDITOR},
+}
+
+#: Roles that see every object their RPC's table entry lets them call.
+_UNSCOPED = frozenset({ADMIN, AUDITOR, SERVICE})
+
+
+def acting_roles(principal: Principal, rpc: str) -> frozenset[str]:
+    """The caller's roles that the table grants for ``rpc``."""
+    return principal.roles & POLICY.get(rpc, frozenset())
+
+
+def manages(principal: Principal, roles: frozenset[str], programme_id: str) -> bool:
+    return PROGRAMME_MANAGER in roles and programme_id in principal.programmes
+
+
+def may_see_programme(principal: Principal, rpc: str, programme_id: str) -> bool:
+    """Programmes are not personal: people see all; a manager only their own."""
+    roles = acting_roles(principal, rpc)
+    return bool(roles & (_UNSCOPED | _SELF)) or manages(principal, roles, programme_id)
+
+
+def may_manage_programme(principal: Principal, rpc: str, programme_id: str) -> bool:
+    """Acting inside a programme (changing it, listing its people): admin or its manager."""
+    roles = acting_roles(principal, rpc)
+    return bool(roles & _UNSCOPED) or manages(principal, roles, programme_id)
+
+
+def may_see_participant(principal: Principal, rpc: str, participant: Participant) -> bool:
+    roles = acting_roles(principal, rpc)
+    if roles & _UNSCOPED or manages(principal, roles, str(participant.programme_id)):
+        return True
+    return bool(roles & _SELF) and participant.employee_id == principal.employee_id
+
+
+def require_programme(principal: Principal, rpc: str, programme_id: str, manage: bool) -> None:
+    """NOT_FOUND, worded as for a missing programme, unless the caller may act on it."""
+    check = may_manage_programme if manage else may_see_programme
+    if not check(principal, rpc, programme_id):
+        raise NotFound(f"programme {programme_id} not found")
+
+
+def require_participant(principal: Principal, rpc: str, participant: Participant) -> None:
+    """NOT_FOUND, worded as for a missing participant, unless it is the caller's to see."""
+    if not may_see_participant(principal, rpc, participant):
+        raise NotFound(f"participant {participant.id} not found")
+
+
+def require_found_participant(
+    principal: Principal, participant: Participant, programme_id: str, employee_id: str
+) -> None:
+    """FindParticipant: the same answer as when nobody has that employee id."""
+    if not may_see_participant(principal, "FindParticipant", participant):
+        raise NotFound(f"no participant with employee id {shown(employee_id)} in {programme_id}")
+
+
+def require_enrolment(principal: Principal, programme_id: str, employee_id: str, role: str) -> None:
+    """Managers enrol anyone in their programmes; people enrol only themselves, as themselves."""
+    roles = acting_roles(principal, "EnrolParticipant")
+    if ADMIN in roles or manages(principal, roles, programme_id):
+        return
+    if roles & _SELF:
+        if employee_id != principal.employee_id:
+            raise AccessDenied("mentors and mentees may enrol only themselves")
+        if role not in roles:
+            raise AccessDenied(f"your token does not hold the role {role or 'requested'!r}")
+        return
+    raise NotFound(f"programme {programme_id} not found")
+
+
+def visible_programmes(
+    principal: Principal, views: Iterable[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """ListProgrammes: what the caller may see, before paging (so totals do not leak)."""
+    return [v for v in views if may_see_programme(principal, "ListProgrammes", v["programme_id"])]

@@ -1,0 +1,143 @@
+"""The key store: per-subject data keys, wrapped, in the service's own database.
+
+Why here: a service owns its data, so it owns the keys to it too; keeping them
+in the same database (SQLite file, or the service's PostgreSQL schema) means no
+extra infrastructure and one backup/restore story. The keys are useless
+without the KEK, which never touches the database.
+
+Table ``revmentor_subject_keys``::
+
+    subject_id    TEXT PRIMARY KEY   -- participant id, or "service:<purpose>"
+    kek_id        TEXT NOT NULL      -- which KEK wrapped it ('' for a tombstone)
+    wrapped_key   BLOB / BYTEA NULL  -- AES-GCM(KEK, data key); NULL once destroyed
+    created_at    TEXT NOT NULL      -- RFC 3339
+    destroyed_at  TEXT NULL          -- RFC 3339, set by destroy()
+
+A destroyed key leaves a tombstone row so that nothing personal can be
+encrypted for that subject again. On SQLite the destroy runs with
+``secure_delete`` and truncates the WAL so the old wrapped key is overwritten;
+on PostgreSQL the dead row version disappears at the next (auto)vacuum.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from revmentor.kernel.crypto import StoredKey
+
+log = logging.getLogger(__name__)
+
+TABLE = "revmentor_subject_keys"
+
+_CREATE = (
+    "CREATE TABLE IF NOT EXISTS {table} ("
+    " subject_id TEXT PRIMARY KEY,"
+    " kek_id TEXT NOT NULL,"
+    " wrapped_key {blob},"
+    " created_at TEXT NOT NULL,"
+    " destroyed_at TEXT)"
+)
+_GET = "SELECT kek_id, wrapped_key FROM {table} WHERE subject_id = ?"
+_INSERT = (
+    "INSERT INTO {table} (subject_id, kek_id, wrapped_key, created_at)"
+    " VALUES (?, ?, ?, ?) ON CONFLICT (subject_id) DO NOTHING"
+)
+_DESTROY = (
+    "INSERT INTO {table} (subject_id, kek_id, wrapped_key, created_at, destroyed_at)"
+    " VALUES (?, '', NULL, ?, ?) ON CONFLICT (subject_id) DO UPDATE"
+    " SET wrapped_key = NULL, destroyed_at = COALESCE({table}.destroyed_at, excluded.destroyed_at)"
+)
+_OTHER_KEKS = (
+    "SELECT subject_id, kek_id, wrapped_key FROM {table}"
+    " WHERE wrapped_key IS NOT NULL AND kek_id <> ?"
+)
+_REWRAP = (
+    "UPDATE {table} SET kek_id = ?, wrapped_key = ?"
+    " WHERE subject_id = ? AND kek_id = ? AND wrapped_key IS NOT NULL"
+)
+
+
+class KeyStore:
+    """Wrapped data keys in the recorder's own database (SQLite or PostgreSQL)."""
+
+    def __init__(self, datastore: Any):
+        self.datastore = datastore
+        self.postgres = hasattr(datastore, "schema")
+        self.table = f'"{datastore.schema}".{TABLE}' if self.postgres else TABLE
+        self._create_table()
+
+    @classmethod
+    def for_recorder(cls, recorder: Any) -> KeyStore:
+        """The key store next to an eventsourcing recorder's tables."""
+        return cls(recorder.datastore)
+
+    # -- operations ----------------------------------------------------------------
+    def get(self, subject: str) -> StoredKey | None:
+        with self._cursor(commit=False) as cursor:
+            cursor.execute(self._sql(_GET), (subject,))
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        wrapped = row["wrapped_key"]
+        return StoredKey(row["kek_id"], bytes(wrapped) if wrapped is not None else None)
+
+    def insert_if_absent(self, subject: str, kek_id: str, wrapped: bytes) -> None:
+        with self._cursor(commit=True) as cursor:
+            cursor.execute(self._sql(_INSERT), (subject, kek_id, wrapped, _now()))
+
+    def destroy(self, subject: str) -> None:
+        now = _now()
+        with self._cursor(commit=True) as cursor:
+            if not self.postgres:
+                cursor.execute("PRAGMA secure_delete = ON")
+            cursor.execute(self._sql(_DESTROY), (subject, now, now))
+        self._truncate_sqlite_wal()
+
+    def wrapped_by_other_keks(self, kek_id: str) -> list[tuple[str, StoredKey]]:
+        with self._cursor(commit=False) as cursor:
+            cursor.execute(self._sql(_OTHER_KEKS), (kek_id,))
+            rows = cursor.fetchall()
+        return [
+            (row["subject_id"], StoredKey(row["kek_id"], bytes(row["wrapped_key"]))) for row in rows
+        ]
+
+    def rewrap(self, subject: str, old_kek_id: str, kek_id: str, wrapped: bytes) -> None:
+        with self._cursor(commit=True) as cursor:
+            cursor.execute(self._sql(_REWRAP), (kek_id, wrapped, subject, old_kek_id))
+
+    # -- plumbing ------------------------------------------------------------------
+    def _sql(self, template: str) -> str:
+        statement = template.format(table=self.table, blob="BYTEA" if self.postgres else "BLOB")
+        return statement.replace("?", "%s") if self.postgres else statement
+
+    @contextlib.contextmanager
+    def _cursor(self, commit: bool) -> Iterator[Any]:
+        with self.datastore.transaction(commit=commit) as cursor:
+            yield cursor
+
+    def _create_table(self) -> None:
+        """Create the table; a replica creating it at the same moment is fine."""
+        try:
+            with self._cursor(commit=True) as cursor:
+                cursor.execute(self._sql(_CREATE))
+        except Exception:  # noqa: BLE001 - a concurrent CREATE on PostgreSQL; check below
+            with self._cursor(commit=False) as cursor:
+                cursor.execute(self._sql("SELECT COUNT(*) AS n FROM {table}"))
+
+    def _truncate_sqlite_wal(self) -> None:
+        """Overwrite the old page images that still hold the destroyed key (best effort)."""
+        if self.postgres:
+            return
+        try:
+            with self.datastore.get_connection(commit=True) as conn:
+                conn.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except Exception as error:  # noqa: BLE001 - readers may hold the WAL; it is reused later
+            log.warning("could not truncate the SQLite WAL after a key destruction: %s", error)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
