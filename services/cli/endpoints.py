@@ -25,6 +25,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from revmentor.cli.common import EXIT_UNREACHABLE, CliError, split_address
 from revmentor.kernel.settings import DEFAULT_PORTS, var_dir
+from revmentor.kernel.tls import secure_channel
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 
@@ -105,7 +106,7 @@ def wait_healthy(
     the process has exited.
     """
     deadline = time.monotonic() + timeout
-    with grpc.insecure_channel(address) as channel:
+    with secure_channel(address) as channel:
         while time.monotonic() < deadline and still_worth_waiting():
             if health(channel, timeout=min(1.0, max(0.1, deadline - time.monotonic()))) == SERVING:
                 return True

@@ -34,6 +34,7 @@ from revmentor.enrolment.v1 import enrolment_pb2 as pb
 from revmentor.enrolment.v1 import enrolment_pb2_grpc as pb_grpc
 from revmentor.kernel.grpc_server import field_violations
 from revmentor.kernel.settings import var_dir
+from revmentor.kernel.tls import secure_channel
 
 OUTCOMES = ("enrolled", "updated", "unchanged", "rejected")
 CALL_TIMEOUT = 30.0
@@ -248,7 +249,7 @@ def run(file: Path, programme_id: str, target: str | None, token: str | None = N
     address, source = service_target("enrolment", target)
     require_reachable("enrolment", address, source)
     auth = bearer(token, "revmentor-cli:enrol-import")
-    with grpc.insecure_channel(address) as channel:
+    with secure_channel(address) as channel:
         stub = pb_grpc.EnrolmentServiceStub(channel)
         programme = check_programme(stub, programme_id, address, source, auth)
         if programme.status != pb.PROGRAMME_STATUS_ENROLMENT_OPEN:
@@ -284,7 +285,7 @@ def list_programmes(target: str | None, token: str | None = None) -> int:
     address, source = service_target("enrolment", target)
     require_reachable("enrolment", address, source)
     auth = bearer(token, "revmentor-cli:enrol-programmes")
-    with grpc.insecure_channel(address) as channel:
+    with secure_channel(address) as channel:
         stub = pb_grpc.EnrolmentServiceStub(channel)
         token, shown = "", 0
         while True:

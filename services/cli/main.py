@@ -88,6 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="do not create the demo programme (also: REVMENTOR_SEED=0)",
     )
     up.add_argument(
+        "--secure",
+        action="store_true",
+        help="run NATS with one user per service (publish only on its own subjects), a "
+        "read-only integrator and an admin; credentials in var/secrets/nats-credentials.json",
+    )
+    up.add_argument(
         "--nats-port",
         type=int,
         default=4222,
@@ -181,7 +187,7 @@ def dispatch(args: argparse.Namespace) -> int:
         from revmentor.cli import up
 
         var = args.var or Path(os.environ.get("REVMENTOR_VAR_DIR") or "var")
-        return up.run(var, seed=not args.no_seed, nats_port=args.nats_port)
+        return up.run(var, seed=not args.no_seed, nats_port=args.nats_port, secure=args.secure)
     if args.command == "token":
         return print_token(args)
     from revmentor.cli import importer

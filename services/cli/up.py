@@ -35,7 +35,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import IO
+from typing import IO, Any
 
 import grpc
 
@@ -44,9 +44,12 @@ from revmentor.cli.common import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, CliErro
 from revmentor.cli.endpoints import endpoints_file, wait_healthy, write_endpoints
 from revmentor.enrolment.v1 import enrolment_pb2 as pb
 from revmentor.enrolment.v1 import enrolment_pb2_grpc as pb_grpc
+from revmentor.kernel.crypto import ensure_dev_kek
+from revmentor.kernel.natsauth import SecureNatsConfig, write_secure_config
 from revmentor.kernel.natsserver import LocalNatsServer, free_port
 from revmentor.kernel.settings import DEFAULT_PORTS
 from revmentor.kernel.streams import SERVICES, declare_streams
+from revmentor.kernel.tls import secure_channel
 
 NATS_PORT = 4222
 HEALTH_TIMEOUT = 60.0
@@ -123,10 +126,12 @@ def _follow_nats_log(path: Path, start: int, stop: threading.Event) -> None:
 
 
 class Platform:
-    def __init__(self, var: Path, seed: bool, nats_port: int):
+    def __init__(self, var: Path, seed: bool, nats_port: int, secure: bool = False):
         self.var = var.resolve()
         self.seed = seed
         self.nats_port = nats_port
+        self.secure = secure
+        self.nats_users: SecureNatsConfig | None = None
         self.nats: LocalNatsServer | None = None
         self.nats_url = ""
         self.children: list[Child] = []
@@ -199,6 +204,11 @@ class Platform:
         self.lock = lock
 
     def _start_nats(self) -> None:
+        if self.secure and os.environ.get("NATS_URL"):
+            raise CliError(
+                "--secure starts its own NATS with one user per service; unset NATS_URL "
+                "(or configure your server with `python -m revmentor.kernel.natsauth`)"
+            )
         if os.environ.get("NATS_URL"):
             self.nats_url = os.environ["NATS_URL"]
             say(f"using NATS at {self.nats_url} (from NATS_URL)")
@@ -209,7 +219,13 @@ class Platform:
         log_file = self.var / "log" / "nats.log"
         log_file.parent.mkdir(parents=True, exist_ok=True)
         log_start = log_file.stat().st_size if log_file.exists() else 0
-        self.nats = LocalNatsServer(self.var / "nats", port=port, log_file=log_file)
+        config_file = None
+        if self.secure:
+            config_file, self.nats_users = write_secure_config(self.var / "secrets")
+            say(f"NATS users and permissions from {config_file} (one user per service)")
+        self.nats = LocalNatsServer(
+            self.var / "nats", port=port, log_file=log_file, config_file=config_file
+        )
         try:
             self.nats.start()
         except (TimeoutError, OSError) as error:
@@ -227,7 +243,8 @@ class Platform:
 
     def _declare_streams(self) -> None:
         try:
-            asyncio.run(_declare(self.nats_url))
+            admin = self.nats_users.users["admin"].connect_options() if self.nats_users else {}
+            asyncio.run(_declare(self.nats_url, admin))
         except Exception as error:  # noqa: BLE001 - any failure: say which and what to do
             hint = (
                 "check NATS_URL, or unset it so `revmentor up` starts its own NATS"
@@ -269,11 +286,16 @@ class Platform:
             PYTHONUNBUFFERED="1",
         )
         env.update(devkeys.service_env(self.var))
+        env["REVMENTOR_KEK_FILE"] = str(self.var / "secrets" / "kek")
+        ensure_dev_kek(self.var)
+        (self.var / "secrets").chmod(0o700)  # signing key, KEK, NATS passwords
         env.update({f"REVMENTOR_{s.upper()}_ADDR": f"127.0.0.1:{p}" for s, p in ports.items()})
         log_dir = self.var / "log"
         log_dir.mkdir(parents=True, exist_ok=True)
         for service in services:
             child_env = {**env, f"{service.upper()}_GRPC_PORT": str(ports[service])}
+            if self.nats_users:  # each service gets its own NATS user, and only its own
+                child_env.update(self.nats_users.users[service].env())
             process = subprocess.Popen(
                 [sys.executable, "-m", f"revmentor.{service}.main"],
                 env=child_env,
@@ -326,7 +348,7 @@ class Platform:
             return
         token = devkeys.load(self.var).mint(demo.ACTOR, ["admin"], devkeys.TOOL_TOKEN_SECONDS)
         try:
-            with grpc.insecure_channel(enrolment.address) as channel:
+            with secure_channel(enrolment.address) as channel:
                 stub = pb_grpc.EnrolmentServiceStub(channel)
                 found = stub.ListProgrammes(
                     pb.ListProgrammesRequest(page_size=1),
@@ -424,7 +446,7 @@ class Platform:
             self.lock.close()
 
 
-async def _declare(url: str) -> None:
+async def _declare(url: str, credentials: dict[str, Any]) -> None:
     import nats
 
     async def quiet(error: Exception) -> None:
@@ -439,6 +461,7 @@ async def _declare(url: str) -> None:
             max_reconnect_attempts=1,
             reconnect_time_wait=0.5,
             error_cb=quiet,
+            **credentials,
         ),
         timeout=15,
     )
@@ -448,5 +471,5 @@ async def _declare(url: str) -> None:
         await nc.close()
 
 
-def run(var: Path, seed: bool, nats_port: int = NATS_PORT) -> int:
-    return Platform(var, seed, nats_port).run()
+def run(var: Path, seed: bool, nats_port: int = NATS_PORT, secure: bool = False) -> int:
+    return Platform(var, seed, nats_port, secure).run()

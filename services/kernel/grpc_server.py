@@ -31,7 +31,7 @@ from grpc_reflection.v1alpha import reflection
 from grpc_status import rpc_status
 from opentelemetry import trace
 
-from revmentor.kernel import context
+from revmentor.kernel import context, tls
 from revmentor.kernel.auth import (
     AccessDenied,
     Authenticator,
@@ -322,7 +322,7 @@ class GrpcServer:
         reflection.enable_server_reflection(
             [*self.service_names, reflection.SERVICE_NAME], self.server
         )
-        self.port = self.server.add_insecure_port(self.address)
+        self.port = tls.add_port(self.server, self.address, self.service)
         await self.server.start()
         for name in ["", *self.service_names]:
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)

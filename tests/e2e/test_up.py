@@ -396,3 +396,32 @@ def test_token_without_a_dev_key_says_to_run_up_first(tmp_path: Path) -> None:
     )
     assert done.returncode == 1
     assert "revmentor up" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_secure_gives_each_service_its_own_nats_user(start_up: Callable[..., Up]) -> None:
+    up = start_up("--secure", ENROLMENT_GRPC_PORT=str(free_port()))
+    endpoints = up.wait_ready()
+    credentials = json.loads((up.var / "secrets" / "nats-credentials.json").read_text())
+    assert set(credentials) >= {"admin", "integrator", *SERVICES}
+    with pytest.raises(Exception, match="Authorization Violation"):
+        stream_messages(endpoints["nats"], stream_name("enrolment"))  # anonymous: refused
+
+    async def published() -> int:
+        nc = await nats.connect(
+            endpoints["nats"],
+            user="integrator",
+            password=credentials["integrator"],
+            inbox_prefix="_INBOX_integrator",
+            allow_reconnect=False,
+        )
+        try:
+            info = await nc.jetstream().stream_info(stream_name("enrolment"))
+            return int(info.state.messages)
+        finally:
+            await nc.close()
+
+    # the demo seed went through the enrolment relay, connected as the enrolment user
+    eventually(lambda: asyncio.run(published()) >= 17 or None, READY_TIMEOUT, lambda: up.text())
+    children = children_of(up.process.pid)
+    assert up.stop() == 0, up.text()
+    assert_all_gone(up, children)

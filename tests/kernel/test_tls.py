@@ -240,3 +240,30 @@ async def test_nats_with_mutual_tls_needs_a_client_certificate(
         await nc.close()
     finally:
         server.stop()
+
+
+async def test_the_service_grpc_server_serves_tls_when_configured(
+    certs: tls.DevCertificates, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The kernel's GrpcServer (what every service runs) picks TLS up from the env."""
+    from support import DevIssuer
+
+    from revmentor.kernel.grpc_server import GrpcServer
+
+    use(monkeypatch, {**certs.server_env(), **DevIssuer(tmp_path).env})
+    server = GrpcServer("enrolment", "127.0.0.1", 0)
+    port = await server.start()
+    try:
+        use(monkeypatch, {"GRPC_TLS_CA": str(certs.ca)})
+        async with tls.secure_aio_channel(f"localhost:{port}") as channel:
+            reply = await health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(service=""), timeout=5
+            )
+        assert reply.status == health_pb2.HealthCheckResponse.SERVING
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as plain:
+            with pytest.raises(grpc.aio.AioRpcError):
+                await health_pb2_grpc.HealthStub(plain).Check(
+                    health_pb2.HealthCheckRequest(service=""), timeout=2
+                )
+    finally:
+        await server.stop()
