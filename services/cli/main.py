@@ -102,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     add_token_parser(commands)
+    add_participant_parser(commands)
     enrol = commands.add_parser("enrol", help="enrolment: programmes and participants")
     enrol_commands = enrol.add_subparsers(dest="enrol_command", metavar="COMMAND", required=True)
     target_help = (
@@ -131,6 +132,34 @@ TOKEN_HELP = (
     "bearer token for the service (default: $REVMENTOR_TOKEN, else an admin token "
     "minted from the development key of `revmentor up`)"
 )
+
+
+def add_participant_parser(commands: Any) -> None:
+    participant = commands.add_parser(
+        "participant", help="personal data: export (GDPR art. 15/20) or erase (art. 17)"
+    )
+    actions = participant.add_subparsers(
+        dest="participant_command", metavar="COMMAND", required=True
+    )
+    export = actions.add_parser(
+        "export", help="everything every service holds about one participant, as JSON"
+    )
+    export.add_argument("participant_id", metavar="PARTICIPANT_ID")
+    export.add_argument(
+        "--output",
+        type=Path,
+        metavar="FILE",
+        help="write to FILE (mode 0600) instead of standard output",
+    )
+    export.add_argument("--token", metavar="JWT", help=TOKEN_HELP)
+    erase = actions.add_parser(
+        "erase", help="destroy a participant's personal data in every service (irreversible)"
+    )
+    erase.add_argument("participant_id", metavar="PARTICIPANT_ID")
+    erase.add_argument(
+        "--reason", required=True, help="why, e.g. a GDPR request reference (1-500 characters)"
+    )
+    erase.add_argument("--token", metavar="JWT", help=TOKEN_HELP)
 
 
 def add_token_parser(commands: Any) -> None:
@@ -190,6 +219,12 @@ def dispatch(args: argparse.Namespace) -> int:
         return up.run(var, seed=not args.no_seed, nats_port=args.nats_port, secure=args.secure)
     if args.command == "token":
         return print_token(args)
+    if args.command == "participant":
+        from revmentor.cli import privacy
+
+        if args.participant_command == "export":
+            return privacy.export(args.participant_id, args.token, args.output)
+        return privacy.erase(args.participant_id, args.reason, args.token)
     from revmentor.cli import importer
 
     if args.enrol_command == "import":

@@ -1,0 +1,90 @@
+"""``revmentor participant export|erase``: GDPR access/portability and erasure.
+
+Export asks every service that holds participant data for its part and merges
+them into one JSON document (art. 15/20). Erasure is asked of enrolment, the
+owner of the person's identity; it publishes ``ParticipantErased`` and every
+other service destroys its own keys for that participant (art. 17).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import grpc
+
+from revmentor.cli.common import EXIT_FAILED, CliError
+from revmentor.cli.endpoints import require_reachable, service_target
+from revmentor.cli.importer import bearer, refused_message
+from revmentor.enrolment.v1 import enrolment_pb2 as enrolment_pb
+from revmentor.enrolment.v1 import enrolment_pb2_grpc as enrolment_grpc
+from revmentor.kernel.tls import secure_channel
+
+TOOL = "cli:privacy"
+
+#: service -> how to ask it for its export (grows as services land).
+Exporter = Callable[[grpc.Channel, str, Any], Any]
+EXPORTERS: dict[str, Exporter] = {
+    "enrolment": lambda channel, pid, metadata: enrolment_grpc.EnrolmentServiceStub(
+        channel
+    ).ExportParticipantData(
+        enrolment_pb.ExportParticipantDataRequest(participant_id=pid),
+        metadata=metadata,
+        timeout=30,
+    ),
+}
+
+
+def _call(service: str, work: Callable[[grpc.Channel], Any]) -> Any:
+    address, source = service_target(service)
+    require_reachable(service, address, source)
+    with secure_channel(address) as channel:
+        try:
+            return work(channel)
+        except grpc.RpcError as error:
+            raise CliError(f"{service}: {refused_message(error)}", EXIT_FAILED) from None
+
+
+def export(participant_id: str, token: str | None, output: Path | None) -> int:
+    metadata = bearer(token, TOOL)
+    document: dict[str, Any] = {
+        "participant_id": participant_id,
+        "exported_at": datetime.now(UTC).isoformat(),
+        "services": {},
+    }
+    for service, exporter in EXPORTERS.items():
+
+        def ask(channel: grpc.Channel, exporter: Exporter = exporter) -> Any:
+            return exporter(channel, participant_id, metadata)
+
+        document["services"][service] = json.loads(_call(service, ask).document_json)
+    text = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    if output is None:
+        sys.stdout.write(text)
+        return 0
+    fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # personal data
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    print(f"exported {participant_id} from {', '.join(EXPORTERS)} to {output}", file=sys.stderr)
+    return 0
+
+
+def erase(participant_id: str, reason: str, token: str | None) -> int:
+    metadata = bearer(token, TOOL)
+    request = enrolment_pb.EraseParticipantRequest(participant_id=participant_id, reason=reason)
+    receipt = _call(
+        "enrolment",
+        lambda channel: enrolment_grpc.EnrolmentServiceStub(channel).EraseParticipant(
+            request, metadata=metadata, timeout=30
+        ),
+    )
+    print(
+        f"erased {receipt.participant_id} at {receipt.erased_at} (version {receipt.version}); "
+        "other services destroy their keys when they receive ParticipantErased"
+    )
+    return 0

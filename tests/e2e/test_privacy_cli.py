@@ -1,0 +1,124 @@
+"""GDPR end to end: a real enrolment process, the CLI, and every byte on disk.
+
+Personal values (unique markers) go in through the API; `revmentor participant
+export` returns them; `revmentor participant erase` destroys them; afterwards
+no marker is readable anywhere: not through the API, not in any file under the
+service's var dir (SQLite store and WAL, logs), not in the JetStream store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from support import ServiceProcess, eventually, read_stream
+
+from revmentor.enrolment.v1 import enrolment_pb2 as pb
+from revmentor.enrolment.v1 import enrolment_pb2_grpc as pb_grpc
+from revmentor.kernel.natsserver import LocalNatsServer
+
+pytestmark = pytest.mark.slow
+
+MARKERS = {
+    "display_name": "Zebulon Quixmarker",
+    "email": "quix.marker7@markers.example",
+    "department": "Quixdept Markerology",
+    "site": "Quixsite Markerville",
+    "manager_employee_id": "QUIXMGR-9",
+}
+EMPLOYEE_ID = "QUIXEMP-42"
+
+
+def cli(service: ServiceProcess, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "REVMENTOR_ENROLMENT_ADDR": service.address,
+        "REVMENTOR_TOKEN": service.issuer.token("admin", sub="dpo@example"),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "revmentor.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def files_containing(root: Path, needles: list[bytes]) -> list[str]:
+    found = []
+    for path in root.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            found += [f"{path}: {n!r}" for n in needles if n in data]
+    return found
+
+
+async def test_export_then_erase_leaves_nothing_readable(
+    tmp_path: Path, nats_server: LocalNatsServer
+) -> None:
+    service = ServiceProcess("enrolment", tmp_path / "var", nats_server.url).start()
+    async with service.channel() as channel:
+        stub = pb_grpc.EnrolmentServiceStub(channel)
+        programme = await stub.CreateProgramme(
+            pb.CreateProgrammeRequest(
+                name="Privacy cohort",
+                start_date="2027-01-01",
+                end_date="2027-12-31",
+                topics=[pb.Topic(code="generative-ai", title="Generative AI")],
+            )
+        )
+        await stub.OpenEnrolment(pb.ProgrammeCommand(programme_id=programme.programme_id))
+        mentee = await stub.EnrolParticipant(
+            pb.EnrolParticipantRequest(
+                programme_id=programme.programme_id,
+                employee_id=EMPLOYEE_ID,
+                role=pb.ROLE_MENTEE,
+                profile=pb.Profile(
+                    birth_year=1968,
+                    time_zone="Europe/Paris",
+                    languages=["fr"],
+                    learning_needs=[pb.LearningNeed(topic="generative-ai", priority=1)],
+                    availability=[
+                        pb.AvailabilityWindow(weekday=1, start_time="09:00", end_time="11:00")
+                    ],
+                    meeting_preference=pb.MEETING_PREFERENCE_VIRTUAL,
+                    **MARKERS,
+                ),
+                consent=pb.Consent(given=True, notice_version="2027-01"),
+            )
+        )
+    pid = mentee.participant_id
+
+    before = tmp_path / "export-before.json"
+    result = cli(service, "participant", "export", pid, "--output", str(before))
+    assert result.returncode == 0, result.stderr
+    assert stat.S_IMODE(before.stat().st_mode) == 0o600
+    exported = json.loads(before.read_text())["services"]["enrolment"]
+    assert MARKERS["email"] in json.dumps(exported) and EMPLOYEE_ID in json.dumps(exported)
+
+    result = cli(service, "participant", "erase", pid, "--reason", "GDPR request 2027-0042")
+    assert result.returncode == 0, result.stderr
+    assert cli(service, "participant", "erase", pid, "--reason", "again").returncode == 1
+
+    after = cli(service, "participant", "export", pid)
+    assert after.returncode == 0, after.stderr
+    assert not any(v in after.stdout for v in [*MARKERS.values(), EMPLOYEE_ID])
+    assert json.loads(after.stdout)["services"]["enrolment"]["status"] == "erased"
+
+    async def erasure_published() -> bool:
+        messages = await read_stream(nats_server.url, "REVMENTOR_ENROLMENT")
+        return any(m.headers["ce-type"].endswith("ParticipantErased") for m in messages)
+
+    await eventually(erasure_published, what="ParticipantErased on the stream")
+    assert service.stop() == 0, service.log()[-2000:]
+    await asyncio.sleep(0)  # (files are closed: the process has exited)
+    needles = [v.encode() for v in [*MARKERS.values(), EMPLOYEE_ID]]
+    assert files_containing(tmp_path / "var", needles) == []
+    assert files_containing(nats_server.store_dir, needles) == []
