@@ -63,7 +63,10 @@ STATUS_OF: list[tuple[type[DomainError], grpc.StatusCode]] = [
 
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 #: gRPC trailers are capped (8 KiB soft, 16 KiB hard): keep the status text well below.
-MAX_STATUS_MESSAGE = 2000
+#: The message is sent as-is and the details base64-encoded (x4/3), both in the
+#: trailers: 1,000 + 3,000 x 4/3 stays well inside the 8 KiB soft limit.
+MAX_STATUS_MESSAGE = 1000
+MAX_DETAILS_BYTES = 3000
 #: Open to anonymous callers: liveness probes and API discovery carry no data.
 PUBLIC_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
 
@@ -93,18 +96,25 @@ def status_for(error: DomainError) -> status_pb2.Status:
         message = message[: MAX_STATUS_MESSAGE - 3] + "..."
     status = status_pb2.Status(code=code_for(error).value[0], message=message)
     if isinstance(error, ValidationFailed):
-        bad_request = error_details_pb2.BadRequest(
-            field_violations=[
-                error_details_pb2.BadRequest.FieldViolation(
-                    field=v.field, description=v.description
-                )
-                for v in error.violations
-            ]
-        )
         detail = any_pb2.Any()
-        detail.Pack(bad_request)
+        detail.Pack(_bad_request(error))
         status.details.append(detail)
     return status
+
+
+def _bad_request(error: ValidationFailed) -> error_details_pb2.BadRequest:
+    """Field violations, as many as fit the trailer budget; the rest are counted."""
+    bad_request = error_details_pb2.BadRequest()
+    for shown_count, v in enumerate(error.violations):
+        bad_request.field_violations.add(field=v.field, description=v.description)
+        if bad_request.ByteSize() > MAX_DETAILS_BYTES:
+            del bad_request.field_violations[-1]
+            left = len(error.violations) - shown_count
+            bad_request.field_violations.add(
+                field="request", description=f"and {left} more violations not listed"
+            )
+            break
+    return bad_request
 
 
 def internal_status() -> status_pb2.Status:

@@ -1028,3 +1028,19 @@ async def test_negative_expected_version_is_invalid_not_aborted(
         pb.ProgrammeCommand(programme_id=programme.programme_id, expected_version=-3),
         ["expected_version"],
     )
+
+
+async def test_many_violations_fit_the_trailers_and_say_how_many_more(
+    stub: Stub, enrolment_app: EnrolmentApplication
+) -> None:
+    """Hundreds of long violations still arrive as INVALID_ARGUMENT (8 KiB trailer limit)."""
+    topics = [pb.Topic(code=f"Bad Code {i} " + "x" * 60, title="") for i in range(150)]
+    request = pb.CreateProgrammeRequest(
+        name="", start_date="someday", end_date="never", topics=topics
+    )
+    error = await refused(enrolment_app, Code.INVALID_ARGUMENT, stub.CreateProgramme, request)
+    violations = field_violations(error)
+    assert 10 < len(violations) <= 50
+    assert violations[0][0] == "name"
+    assert violations[-1] == ("request", violations[-1][1])
+    assert "more violations not listed" in violations[-1][1]
