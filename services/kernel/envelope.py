@@ -46,6 +46,8 @@ PERSONAL_KEY = "_personal"
 
 #: What a personal field reads as once its subject has been erased.
 ERASED = "[erased]"
+#: What a personal field reads as when decoded without keys (``personal=False``).
+WITHHELD = "[withheld]"
 
 _MISSING = object()
 
@@ -96,8 +98,15 @@ class EnvelopeMapper(Mapper[UUID]):
     def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
         return self.decode(stored_event)[0]
 
-    def decode(self, stored_event: StoredEvent) -> tuple[DomainEventProtocol[UUID], dict[str, Any]]:
-        """The domain event and its envelope (empty for events stored without one)."""
+    def decode(
+        self, stored_event: StoredEvent, personal: bool = True
+    ) -> tuple[DomainEventProtocol[UUID], dict[str, Any]]:
+        """The domain event and its envelope (empty for events stored without one).
+
+        With ``personal=False`` the personal fields are :data:`WITHHELD` and no
+        key is touched: the relay decodes this way, so nothing it publishes can
+        be built from decrypted personal data (and it does no crypto work).
+        """
         state = stored_event.state
         if self.cipher:
             state = self.cipher.decrypt(state)
@@ -107,8 +116,11 @@ class EnvelopeMapper(Mapper[UUID]):
         envelope = event_state.pop(ENVELOPE_KEY, None) or {}
         cls = resolve_topic(stored_event.topic)
         sealed = event_state.pop(PERSONAL_KEY, None)
-        if sealed is not None:
+        if sealed is not None and personal:
             self._open(cls, stored_event, sealed, event_state)
+        elif sealed is not None:
+            for path in personal_fields(cls):
+                _put(event_state, path, WITHHELD)
         to_id = find_id_convertor(cls, cast(Hashable, type(stored_event.originator_id)))
         event_state["originator_id"] = to_id(stored_event.originator_id)
         event_state["originator_version"] = stored_event.originator_version

@@ -194,7 +194,7 @@ class Relay:
         self.position = position
 
     def _prepare(self, notification: Notification) -> PendingPublish:
-        event, envelope = self.app.envelope_mapper.decode(notification)
+        event, envelope = self.app.envelope_mapper.decode(notification, personal=False)
         occurred_at = getattr(event, "timestamp", None) or datetime.now(UTC)
         integration = self.translate(event)
         if integration is None:

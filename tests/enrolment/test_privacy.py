@@ -314,3 +314,33 @@ def test_the_erased_keys_are_destroyed(app: EnrolmentApplication, people: Simple
     assert participant.registration_id == ERASED  # the link to the employee is gone too
     assert app.keys.is_destroyed(str(people.mentor))
     assert not app.keys.is_destroyed(str(people.mentee))
+
+
+def test_the_relay_decodes_without_keys_and_publishes_no_personal_value(
+    app: EnrolmentApplication, build: SimpleNamespace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Integration events are built from events decoded with personal fields withheld."""
+    from revmentor.kernel.envelope import WITHHELD
+
+    programme = app.create_programme(
+        "Relay", "", "2025-01-01", "2025-12-31", build.topics, ProgrammeRules()
+    )
+    app.open_enrolment(str(programme.id))
+    mark = marker_set("R")
+    enrol(app, build, str(programme.id), MENTOR, mark)
+
+    def no_keys(*args: Any) -> Any:
+        raise AssertionError("the relay path must not touch participant keys")
+
+    monkeypatch.setattr(app.keys, "decrypt", no_keys)
+    enrolled = [
+        event
+        for n in app.notifications(0, 100)
+        for event, _ in [app.envelope_mapper.decode(n, personal=False)]
+        if type(event).__qualname__ == "Participant.Enrolled"
+    ]
+    assert enrolled and enrolled[0].employee_id == WITHHELD
+    assert enrolled[0].profile["email"] == WITHHELD
+    published = translate(enrolled[0])
+    assert published is not None and published.message.participant_id
+    assert not any(value in str(published.message) for value in mark.values())
