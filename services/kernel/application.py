@@ -150,6 +150,7 @@ class ServiceApplication(Application[UUID]):
         with self._catch_up_lock:
             while True:
                 page = self.notifications(self.read_model.position, self.page_size)
+                self.envelope_mapper.prefetch(page)
                 for notification in page:
                     event, envelope = self.envelope_mapper.decode(notification)
                     self.read_model.apply_notification(notification.id, event, envelope)
@@ -162,6 +163,7 @@ class ServiceApplication(Application[UUID]):
         after = 0
         while True:
             page = self.notifications(after, self.page_size)
+            self.envelope_mapper.prefetch(page)
             for notification in page:
                 event, envelope = self.envelope_mapper.decode(notification)
                 model.apply_notification(notification.id, event, envelope)

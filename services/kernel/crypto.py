@@ -33,7 +33,7 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -197,6 +197,7 @@ class StoredKey:
 
 class KeyStoreProtocol(Protocol):
     def get(self, subject: str) -> StoredKey | None: ...
+    def get_many(self, subjects: list[str]) -> dict[str, StoredKey]: ...
     def insert_if_absent(self, subject: str, kek_id: str, wrapped: bytes) -> None: ...
     def destroy(self, subject: str) -> None: ...
     def wrapped_by_other_keks(self, kek_id: str) -> list[tuple[str, StoredKey]]: ...
@@ -268,6 +269,16 @@ class SubjectKeys:
             self.store.rewrap(subject, stored.kek_id, current.id, current.wrap(subject, data_key))
             count += 1
         return count
+
+    def prefetch(self, subjects: Iterable[str]) -> None:
+        """Unwrap the keys of ``subjects`` in one batch (destroyed ones are skipped)."""
+        missing = sorted({s for s in subjects if self._cached(s) is None})
+        if not missing:
+            return
+        for subject, stored in self.store.get_many(missing[: self.cache_size]).items():
+            if stored.wrapped is not None:
+                key = self.keyring.by_id(stored.kek_id).unwrap(subject, stored.wrapped)
+                self._remember(subject, key)
 
     # -- internals ---------------------------------------------------------------
     def _key(self, subject: str, create: bool) -> bytes:

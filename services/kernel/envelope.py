@@ -23,7 +23,7 @@ wrong KEK still fails loudly.
 from __future__ import annotations
 
 import base64
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from typing import Any, cast
 from uuid import UUID
 
@@ -132,6 +132,17 @@ class EnvelopeMapper(Mapper[UUID]):
         domain_event = object.__new__(cls)
         object.__setattr__(domain_event, "__dict__", event_state)
         return domain_event, envelope
+
+    def prefetch(self, stored_events: Sequence[StoredEvent]) -> None:
+        """Fetch, in one batch, the keys a page of events will need to decode."""
+        if self.keys is None:
+            return
+        subjects = set()
+        for stored in stored_events:
+            cls = resolve_topic(stored.topic)
+            if personal_fields(cls):
+                subjects.add(_subject(cls, stored.originator_id))
+        self.keys.prefetch(subjects)
 
     # -- personal data -------------------------------------------------------------
     def _subject_keys(self) -> SubjectKeys:

@@ -42,6 +42,9 @@ _CREATE = (
     " destroyed_at TEXT)"
 )
 _GET = "SELECT kek_id, wrapped_key FROM {table} WHERE subject_id = ?"
+_GET_MANY = "SELECT subject_id, kek_id, wrapped_key FROM {table} WHERE subject_id IN ({marks})"
+#: Subjects per IN (...) query: well under SQLite's and PostgreSQL's parameter limits.
+BATCH = 500
 _INSERT = (
     "INSERT INTO {table} (subject_id, kek_id, wrapped_key, created_at)"
     " VALUES (?, ?, ?, ?) ON CONFLICT (subject_id) DO NOTHING"
@@ -84,6 +87,22 @@ class KeyStore:
             return None
         wrapped = row["wrapped_key"]
         return StoredKey(row["kek_id"], bytes(wrapped) if wrapped is not None else None)
+
+    def get_many(self, subjects: list[str]) -> dict[str, StoredKey]:
+        """The stored keys of many subjects in a few queries (replays read page by page)."""
+        found: dict[str, StoredKey] = {}
+        for start in range(0, len(subjects), BATCH):
+            chunk = subjects[start : start + BATCH]
+            statement = self._sql(_GET_MANY.replace("{marks}", ", ".join("?" * len(chunk))))
+            with self._cursor(commit=False) as cursor:
+                cursor.execute(statement, chunk)
+                rows = cursor.fetchall()
+            for row in rows:
+                wrapped = row["wrapped_key"]
+                found[row["subject_id"]] = StoredKey(
+                    row["kek_id"], bytes(wrapped) if wrapped is not None else None
+                )
+        return found
 
     def insert_if_absent(self, subject: str, kek_id: str, wrapped: bytes) -> None:
         with self._cursor(commit=True) as cursor:

@@ -344,3 +344,25 @@ def test_the_relay_decodes_without_keys_and_publishes_no_personal_value(
     published = translate(enrolled[0])
     assert published is not None and published.message.participant_id
     assert not any(value in str(published.message) for value in mark.values())
+
+
+def test_replay_fetches_keys_in_batches_not_one_query_per_participant(
+    app: EnrolmentApplication,
+    build: SimpleNamespace,
+    env: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    programme = app.create_programme(
+        "Batch", "", "2025-01-01", "2025-12-31", build.topics, ProgrammeRules()
+    )
+    app.open_enrolment(str(programme.id))
+    for n in range(30):
+        enrol(app, build, str(programme.id), MENTEE, marker_set(f"K{n}"))
+    replica = EnrolmentApplication(env=env)  # a fresh process: nothing cached
+
+    def one_by_one(subject: str) -> Any:
+        raise AssertionError(f"key of {subject} fetched alone during a replay")
+
+    monkeypatch.setattr(replica.keys.store, "get", one_by_one)
+    assert replica.rebuild_read_model().digest() == app.views.digest()
+    replica.close()
