@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import json
 import os
 import subprocess
@@ -188,12 +189,10 @@ def wait_healthy(address: str, timeout: float = 30.0) -> None:
     with grpc.insecure_channel(address) as channel:
         stub = health_pb2_grpc.HealthStub(channel)
         while time.monotonic() < deadline:
-            try:
+            with contextlib.suppress(grpc.RpcError):  # not listening yet
                 reply = stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=1)
                 if reply.status == health_pb2.HealthCheckResponse.SERVING:
                     return
-            except grpc.RpcError:
-                pass
             time.sleep(0.1)
     raise AssertionError(f"{address} not healthy within {timeout}s")
 

@@ -450,7 +450,7 @@ async def _declare(url: str, credentials: dict[str, Any]) -> None:
     import nats
 
     async def quiet(error: Exception) -> None:
-        pass
+        """Connection errors surface as the exception handled by the caller."""
 
     # one retry, then NoServersError (0 would mean "retry forever" for the first connect)
     nc = await asyncio.wait_for(

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import logging
 import os
 import secrets
@@ -145,9 +146,8 @@ def ensure_dev_kek(var_dir: Path | str) -> str:
         with os.fdopen(fd, "w") as handle:
             handle.write(base64.b64encode(secrets.token_bytes(KEY_BYTES)).decode() + "\n")
         try:
-            os.link(temp, path)
-        except FileExistsError:
-            pass
+            with contextlib.suppress(FileExistsError):  # another process won: use its key
+                os.link(temp, path)
         finally:
             temp.unlink()
     text = path.read_text().strip()
