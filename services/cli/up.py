@@ -50,6 +50,7 @@ from revmentor.kernel.natsserver import LocalNatsServer, free_port
 from revmentor.kernel.settings import DEFAULT_PORTS
 from revmentor.kernel.streams import SERVICES, declare_streams
 from revmentor.kernel.tls import secure_channel
+from revmentor.training.v1.training_pb2_grpc import TrainingServiceStub
 
 NATS_PORT = 4222
 HEALTH_TIMEOUT = 60.0
@@ -358,7 +359,12 @@ class Platform:
                 if found.total_size:
                     say(f"{found.total_size} programme(s) already there; not seeding the demo")
                     return
-                say(demo.seed(stub, token))
+                summary = demo.seed(stub, token)
+                training = next((c for c in self.children if c.name == "training"), None)
+                if training is not None:
+                    with secure_channel(training.address) as training_channel:
+                        summary += demo.train(stub, TrainingServiceStub(training_channel), token)
+                say(summary)
         except grpc.RpcError as error:
             say(
                 f"warning: could not seed the demo programme ({error.code().name}: "  # type: ignore[attr-defined]

@@ -30,6 +30,7 @@ import pytest
 from support import authed_sync_channel
 
 from revmentor.cli.endpoints import SERVING, health
+from revmentor.cli.up import available_services
 from revmentor.enrolment.v1 import enrolment_pb2 as pb
 from revmentor.enrolment.v1 import enrolment_pb2_grpc as pb_grpc
 from revmentor.kernel.cloudevents import stream_name
@@ -274,6 +275,7 @@ def test_up_starts_seeds_once_and_stops_cleanly(start_up: Callable[..., Up]) -> 
     )
     assert participants.total_size == demo.mentor_count + demo.mentee_count
     assert f"seeded demo programme {DEMO!r}" in output
+    assert "training: 5 of 8 mentors trained and certified" in output
     # the services trust the development key made under var/secrets, and nothing else
     key_file = up.var / "secrets" / "dev-signing-key.pem"
     assert key_file.stat().st_mode & 0o777 == 0o600
@@ -305,7 +307,7 @@ def test_up_starts_seeds_once_and_stops_cleanly(start_up: Callable[..., Up]) -> 
     assert json.loads(up.endpoints_file.read_text()) == endpoints  # left alone
 
     children = children_of(up.process.pid)
-    assert len(children) == 2, children  # nats-server and enrolment
+    assert len(children) == 1 + len(available_services()), children  # nats-server + services
     assert up.stop(signal.SIGTERM) == 0, up.text()
     assert "enrolment stopped (exit code 0)" in up.text()
     assert_all_gone(up, children)
@@ -361,7 +363,7 @@ def test_with_nats_url_it_uses_that_nats_and_leaves_it_running(
         assert stream_messages(nats_server.url, stream_name(service)) >= 0
     assert stream_messages(nats_server.url, DLQ_STREAM) == 0
     children = children_of(up.process.pid)
-    assert len(children) == 1, children  # the service only: no nats-server of its own
+    assert len(children) == len(available_services()), children  # services only: no own NATS
     assert up.stop() == 0, up.text()
     assert_all_gone(up, children)
     assert nats_server.process is not None and nats_server.process.poll() is None

@@ -1,0 +1,1 @@
+"""Pure training domain: no gRPC, NATS or SQL here."""
