@@ -21,9 +21,12 @@ import grpc
 from revmentor.cli.common import EXIT_FAILED, CliError
 from revmentor.cli.endpoints import require_reachable, service_target
 from revmentor.cli.importer import bearer, refused_message
+from revmentor.cli.up import available_services
 from revmentor.enrolment.v1 import enrolment_pb2 as enrolment_pb
 from revmentor.enrolment.v1 import enrolment_pb2_grpc as enrolment_grpc
 from revmentor.kernel.tls import secure_channel
+from revmentor.training.v1 import training_pb2 as training_pb
+from revmentor.training.v1 import training_pb2_grpc as training_grpc
 
 TOOL = "cli:privacy"
 
@@ -37,16 +40,26 @@ EXPORTERS: dict[str, Exporter] = {
         metadata=metadata,
         timeout=30,
     ),
+    "training": lambda channel, pid, metadata: training_grpc.TrainingServiceStub(
+        channel
+    ).ExportParticipantData(
+        training_pb.ExportParticipantDataRequest(participant_id=pid),
+        metadata=metadata,
+        timeout=30,
+    ),
 }
 
 
-def _call(service: str, work: Callable[[grpc.Channel], Any]) -> Any:
+def _call(service: str, work: Callable[[grpc.Channel], Any], absent_ok: bool = False) -> Any:
+    """Call ``service``; with ``absent_ok`` a NOT_FOUND answers None (it holds nothing)."""
     address, source = service_target(service)
     require_reachable(service, address, source)
     with secure_channel(address) as channel:
         try:
             return work(channel)
         except grpc.RpcError as error:
+            if absent_ok and error.code() == grpc.StatusCode.NOT_FOUND:  # type: ignore[attr-defined]
+                return None
             raise CliError(f"{service}: {refused_message(error)}", EXIT_FAILED) from None
 
 
@@ -58,11 +71,15 @@ def export(participant_id: str, token: str | None, output: Path | None) -> int:
         "services": {},
     }
     for service, exporter in EXPORTERS.items():
+        if service not in available_services():
+            continue
 
         def ask(channel: grpc.Channel, exporter: Exporter = exporter) -> Any:
             return exporter(channel, participant_id, metadata)
 
-        document["services"][service] = json.loads(_call(service, ask).document_json)
+        reply = _call(service, ask, absent_ok=service != "enrolment")
+        held = json.loads(reply.document_json) if reply is not None else {"held": "nothing"}
+        document["services"][service] = held
     text = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     if output is None:
         sys.stdout.write(text)

@@ -12,7 +12,6 @@ kernel's mapper; :meth:`erase_participant` crypto-shreds a participant and
 from __future__ import annotations
 
 import itertools
-import json
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
@@ -26,7 +25,7 @@ from revmentor.enrolment.domain.participant import EmployeeRegistration, Partici
 from revmentor.enrolment.domain.profile import PERSONAL_FIELDS, Consent, Profile
 from revmentor.enrolment.domain.programme import Programme, ProgrammeRules, Topic
 from revmentor.enrolment.readmodel import EnrolmentReadModel
-from revmentor.kernel.application import ServiceApplication
+from revmentor.kernel.application import ServiceApplication, jsonable
 from revmentor.kernel.envelope import ERASED
 from revmentor.kernel.errors import (
     AlreadyExists,
@@ -272,7 +271,7 @@ class EnrolmentApplication(ServiceApplication):
         erased participant the same shape, personal values shown as erased.
         """
         participant = self.participant(participant_id)
-        return _jsonable(
+        return jsonable(
             {
                 "service": self.name,
                 "exported_at": datetime.now(UTC).isoformat(),
@@ -289,28 +288,9 @@ class EnrolmentApplication(ServiceApplication):
                 "erasure_reason": participant.erasure_reason,
                 "enrolled_at": participant.created_on.isoformat(),
                 "version": participant.version,
-                "history": self._history(participant.id),
+                "history": self.event_history(participant.id),
             }
         )
-
-    def _history(self, aggregate_id: UUID) -> list[dict[str, Any]]:
-        history = []
-        for stored in self.recorder.select_events(aggregate_id):
-            event, envelope = self.envelope_mapper.decode(stored)
-            state = dict(vars(event))
-            for name in ("originator_id", "originator_version", "timestamp"):
-                state.pop(name, None)
-            timestamp = getattr(event, "timestamp", None)
-            history.append(
-                {
-                    "type": type(event).__qualname__,
-                    "version": stored.originator_version,
-                    "timestamp": timestamp.isoformat() if timestamp else None,
-                    "state": state,
-                    "envelope": envelope,
-                }
-            )
-        return history
 
     # -- queries -------------------------------------------------------------------
     def programme(self, programme_id: str) -> Programme:
@@ -386,9 +366,3 @@ def _profile_shown(participant: Participant) -> dict[str, Any]:
     if not participant.is_erased:
         return participant.profile_data
     return {k: ERASED if k in PERSONAL_FIELDS else v for k, v in participant.profile_data.items()}
-
-
-def _jsonable(document: dict[str, Any]) -> dict[str, Any]:
-    """UUIDs, datetimes and tuples as JSON has them (str, str, list)."""
-    result: dict[str, Any] = json.loads(json.dumps(document, default=str))
-    return result

@@ -53,6 +53,7 @@ POLICY: Mapping[str, frozenset[str]] = {
     "GetTrainingRecord": _READ_ALL | _SELF,
     "GetProgrammeReadiness": _READ_ALL,
     "ListCertifiedMentors": _READ_ALL,
+    "ExportParticipantData": _READ_ALL | _SELF,
 }
 
 #: Roles that act on every programme their RPC's table entry lets them call.

@@ -9,7 +9,9 @@ question "is this record yours?" goes to enrolment (:mod:`.ownership`).
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import grpc
@@ -180,6 +182,18 @@ class TrainingServicer(pb_grpc.TrainingServiceServicer):
     ) -> Any:
         record = await self._record("GetTrainingRecord", request.participant_id, context)
         return m.record_message(record)
+
+    async def ExportParticipantData(
+        self, request: pb.ExportParticipantDataRequest, context: Context
+    ) -> Any:
+        await self._record("ExportParticipantData", request.participant_id, context)
+        document = await self._run(self.app.export_participant, request.participant_id)
+        return pb.ParticipantDataExport(
+            participant_id=request.participant_id,
+            service="training",
+            exported_at=datetime.now(UTC).isoformat(),
+            document_json=json.dumps(document, sort_keys=True),
+        )
 
     # -- programme queries ----------------------------------------------------------------
     async def GetProgrammeReadiness(

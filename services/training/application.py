@@ -226,6 +226,17 @@ class TrainingApplication(ServiceApplication):
             raise NotFound(f"training record of participant {participant_id} not found")
         return found
 
+    def export_participant(self, participant_id: str) -> dict[str, Any]:
+        """Everything training holds about one participant (GDPR art. 15/20)."""
+        record = self.record(participant_id)
+        return {
+            "service": self.name,
+            "participant_id": str(record.participant_id),
+            "programme_id": str(record.programme_id),
+            "version": record.version,
+            "history": self.event_history(record.id),
+        }
+
     def readiness(self, programme_id: str, today: date | None = None) -> dict[str, Any]:
         programme = self.programme(programme_id)
         day = today or datetime.now(UTC).date()

@@ -33,12 +33,14 @@ MARKERS = {
     "manager_employee_id": "QUIXMGR-9",
 }
 EMPLOYEE_ID = "QUIXEMP-42"
+TRAINING: dict[str, ServiceProcess] = {}  # enrolment address -> its training process
 
 
 def cli(service: ServiceProcess, *args: str) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
         "REVMENTOR_ENROLMENT_ADDR": service.address,
+        "REVMENTOR_TRAINING_ADDR": TRAINING[service.address].address,
         "REVMENTOR_TOKEN": service.issuer.token("admin", sub="dpo@example"),
     }
     return subprocess.run(
@@ -64,6 +66,14 @@ async def test_export_then_erase_leaves_nothing_readable(
     tmp_path: Path, nats_server: LocalNatsServer
 ) -> None:
     service = ServiceProcess("enrolment", tmp_path / "var", nats_server.url).start()
+    training = ServiceProcess(
+        "training",
+        tmp_path / "var",
+        nats_server.url,
+        {"REVMENTOR_ENROLMENT_ADDR": service.address},
+        issuer=service.issuer,
+    ).start()
+    TRAINING[service.address] = training
     async with service.channel() as channel:
         stub = pb_grpc.EnrolmentServiceStub(channel)
         programme = await stub.CreateProgramme(
@@ -97,11 +107,19 @@ async def test_export_then_erase_leaves_nothing_readable(
     pid = mentee.participant_id
 
     before = tmp_path / "export-before.json"
-    result = cli(service, "participant", "export", pid, "--output", str(before))
-    assert result.returncode == 0, result.stderr
+
+    async def training_has_the_record() -> bool:
+        result = cli(service, "participant", "export", pid, "--output", str(before))
+        assert result.returncode == 0, result.stderr
+        return "history" in json.loads(before.read_text())["services"]["training"]
+
+    await eventually(training_has_the_record, what="training's record in the export")
     assert stat.S_IMODE(before.stat().st_mode) == 0o600
-    exported = json.loads(before.read_text())["services"]["enrolment"]
+    parts = json.loads(before.read_text())["services"]
+    exported = parts["enrolment"]
     assert MARKERS["email"] in json.dumps(exported) and EMPLOYEE_ID in json.dumps(exported)
+    opened = parts["training"]["history"][0]
+    assert opened["type"] == "TrainingRecord.Opened" and opened["envelope"]["causation_id"]
 
     result = cli(service, "participant", "erase", pid, "--reason", "GDPR request 2027-0042")
     assert result.returncode == 0, result.stderr
@@ -117,6 +135,7 @@ async def test_export_then_erase_leaves_nothing_readable(
         return any(m.headers["ce-type"].endswith("ParticipantErased") for m in messages)
 
     await eventually(erasure_published, what="ParticipantErased on the stream")
+    assert training.stop() == 0, training.log()[-2000:]
     assert service.stop() == 0, service.log()[-2000:]
     await asyncio.sleep(0)  # (files are closed: the process has exited)
     needles = [v.encode() for v in [*MARKERS.values(), EMPLOYEE_ID]]

@@ -7,6 +7,7 @@ enrolment server, asked with the caller's own token.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 from uuid import UUID, uuid4
@@ -396,4 +397,32 @@ async def test_enrolment_down_is_unavailable(
         stub.GetTrainingRecord,
         pb.GetTrainingRecordRequest(participant_id=mentor),
         metadata=issuer.metadata("mentor", employee_id="E-1"),
+    )
+
+
+async def test_export_holds_the_record_and_its_history(
+    stub: Stub, training_app: TrainingApplication, seed: Any
+) -> None:
+    programme = seed.programme()
+    mentor = seed.record(programme)
+    await stub.WaiveModule(
+        pb.WaiveModuleRequest(
+            participant_id=mentor, module_id="active-listening", reason="already a certified coach"
+        )
+    )
+    exported = await stub.ExportParticipantData(
+        pb.ExportParticipantDataRequest(participant_id=mentor)
+    )
+    document = json.loads(exported.document_json)
+    assert exported.service == "training" and document["participant_id"] == mentor
+    assert [e["type"] for e in document["history"]][:2] == [
+        "TrainingRecord.Opened",
+        "TrainingRecord.ModuleWaived",
+    ]
+    assert "already a certified coach" in exported.document_json  # decrypted for its owner
+    await refused(
+        training_app,
+        grpc.StatusCode.NOT_FOUND,
+        stub.ExportParticipantData,
+        pb.ExportParticipantDataRequest(participant_id=str(uuid4())),
     )

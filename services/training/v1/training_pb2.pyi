@@ -310,3 +310,21 @@ class ListCertifiedMentorsResponse(_message.Message):
     next_page_token: str
     total_size: int
     def __init__(self, mentors: _Optional[_Iterable[_Union[CertifiedMentor, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., total_size: _Optional[int] = ...) -> None: ...
+
+class ExportParticipantDataRequest(_message.Message):
+    __slots__ = ("participant_id",)
+    PARTICIPANT_ID_FIELD_NUMBER: _ClassVar[int]
+    participant_id: str
+    def __init__(self, participant_id: _Optional[str] = ...) -> None: ...
+
+class ParticipantDataExport(_message.Message):
+    __slots__ = ("participant_id", "service", "exported_at", "document_json")
+    PARTICIPANT_ID_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    EXPORTED_AT_FIELD_NUMBER: _ClassVar[int]
+    DOCUMENT_JSON_FIELD_NUMBER: _ClassVar[int]
+    participant_id: str
+    service: str
+    exported_at: str
+    document_json: str
+    def __init__(self, participant_id: _Optional[str] = ..., service: _Optional[str] = ..., exported_at: _Optional[str] = ..., document_json: _Optional[str] = ...) -> None: ...

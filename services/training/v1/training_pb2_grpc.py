@@ -94,6 +94,11 @@ class TrainingServiceStub:
                 request_serializer=revmentor_dot_training_dot_v1_dot_training__pb2.ListCertifiedMentorsRequest.SerializeToString,
                 response_deserializer=revmentor_dot_training_dot_v1_dot_training__pb2.ListCertifiedMentorsResponse.FromString,
                 _registered_method=True)
+        self.ExportParticipantData = channel.unary_unary(
+                '/revmentor.training.v1.TrainingService/ExportParticipantData',
+                request_serializer=revmentor_dot_training_dot_v1_dot_training__pb2.ExportParticipantDataRequest.SerializeToString,
+                response_deserializer=revmentor_dot_training_dot_v1_dot_training__pb2.ParticipantDataExport.FromString,
+                _registered_method=True)
 
 
 class TrainingServiceServicer:
@@ -175,6 +180,13 @@ class TrainingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ExportParticipantData(self, request, context):
+        """GDPR art. 15/20: everything training holds about one participant.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TrainingServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -237,6 +249,11 @@ def add_TrainingServiceServicer_to_server(servicer, server):
                     servicer.ListCertifiedMentors,
                     request_deserializer=revmentor_dot_training_dot_v1_dot_training__pb2.ListCertifiedMentorsRequest.FromString,
                     response_serializer=revmentor_dot_training_dot_v1_dot_training__pb2.ListCertifiedMentorsResponse.SerializeToString,
+            ),
+            'ExportParticipantData': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExportParticipantData,
+                    request_deserializer=revmentor_dot_training_dot_v1_dot_training__pb2.ExportParticipantDataRequest.FromString,
+                    response_serializer=revmentor_dot_training_dot_v1_dot_training__pb2.ParticipantDataExport.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -563,6 +580,33 @@ class TrainingService:
             '/revmentor.training.v1.TrainingService/ListCertifiedMentors',
             revmentor_dot_training_dot_v1_dot_training__pb2.ListCertifiedMentorsRequest.SerializeToString,
             revmentor_dot_training_dot_v1_dot_training__pb2.ListCertifiedMentorsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportParticipantData(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/revmentor.training.v1.TrainingService/ExportParticipantData',
+            revmentor_dot_training_dot_v1_dot_training__pb2.ExportParticipantDataRequest.SerializeToString,
+            revmentor_dot_training_dot_v1_dot_training__pb2.ParticipantDataExport.FromString,
             options,
             channel_credentials,
             insecure,
