@@ -397,24 +397,3 @@ async def test_export_for_the_participant_themself_the_manager_and_the_auditor(
         assert export.exported_at.endswith("Z")
         document = json.loads(export.document_json)
         assert document["participant_id"] == world.mentee_a
-
-
-def test_the_roles_table_in_docs_security_is_the_policy() -> None:
-    """docs/security.md shows the table operators read; it must be the enforced one."""
-    from pathlib import Path
-
-    from revmentor.enrolment.access import POLICY
-
-    doc = (Path(__file__).parents[2] / "docs" / "security.md").read_text()
-    header = "| RPC | admin | programme_manager | mentor | mentee | auditor | service |"
-    roles = header.strip("| ").split(" | ")[1:]
-    rows = doc.split(header, 1)[1].splitlines()[2:]
-    documented = {}
-    for row in rows:
-        if not row.startswith("| "):
-            break
-        cells = [cell.strip() for cell in row.strip("|").split("|")]
-        granted = zip(roles, cells[1:], strict=True)
-        documented[cells[0]] = {role for role, cell in granted if cell == "yes"}
-    enforced = {rpc.rsplit("/", 1)[-1]: set(allowed) for rpc, allowed in POLICY.items()}
-    assert documented == enforced
