@@ -100,6 +100,9 @@ KNOWN_ENV = {
     "NATS_TLS_CA",
     "NATS_TLS_CERT",
     "NATS_TLS_KEY",
+    # service to service (training asks enrolment) and training's deadline job
+    *(f"REVMENTOR_{service.upper()}_ADDR" for service in DEFAULT_PORTS),
+    "TRAINING_DEADLINE_CHECK_SECONDS",
 }
 
 #: What an operator must provide for `docker compose config` to resolve.
@@ -520,7 +523,7 @@ def test_chart_services_match_the_code() -> None:
 
 
 @needs_chart_tools
-def test_default_values_render_the_enrolment_service() -> None:
+def test_default_values_render_the_services_that_exist() -> None:
     documents = render()
     assert {d["kind"] for d in documents} == {
         "ServiceAccount",
@@ -529,8 +532,12 @@ def test_default_values_render_the_enrolment_service() -> None:
         "PodDisruptionBudget",
         "NetworkPolicy",
     }
-    assert set(of_kind(documents, "Deployment")) == {f"{RELEASE}-enrolment"}
+    deployments = of_kind(documents, "Deployment")
+    assert set(deployments) == {f"{RELEASE}-enrolment", f"{RELEASE}-training"}
     assert not of_kind(documents, "HorizontalPodAutoscaler")
+    container = deployments[f"{RELEASE}-training"]["spec"]["template"]["spec"]["containers"][0]
+    env = {item["name"]: item.get("value") for item in container["env"]}
+    assert env["REVMENTOR_ENROLMENT_ADDR"] == f"{RELEASE}-enrolment:50051"  # its Service
 
 
 @needs_chart_tools
@@ -601,8 +608,8 @@ def test_service_overrides_win_even_when_false() -> None:
         }
     }
     documents = render(values)
-    assert not of_kind(documents, "PodDisruptionBudget")
-    (deployment,) = of_kind(documents, "Deployment").values()
+    assert f"{RELEASE}-enrolment" not in of_kind(documents, "PodDisruptionBudget")
+    deployment = of_kind(documents, "Deployment")[f"{RELEASE}-enrolment"]
     assert "lifecycle" not in deployment["spec"]["template"]["spec"]["containers"][0]
 
 
