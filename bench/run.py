@@ -6,7 +6,10 @@
   raw eventsourcing save of a one-field aggregate;
 - grpc: EnrolParticipant and GetParticipant at 50 in flight vs the gRPC health
   check on the same server (a trivial grpc.aio unary call);
-- replay: rebuilding the enrolment read model vs raw notification reads.
+- replay: rebuilding the enrolment read model vs raw notification reads;
+- consumer: training applying enrolment's events (one at a time, in order,
+  tracked in the same transaction) vs a raw nats-py pull consumer that only
+  fetches and acks the same messages.
 
 Figures are printed as a table and written to ``bench/results/<time>.json``.
 Speed is never asserted in tests; this is where it is measured.

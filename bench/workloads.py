@@ -27,11 +27,14 @@ from revmentor.enrolment.v1 import enrolment_pb2_grpc as pb_grpc
 from revmentor.kernel.application import RELAY_TRACKING
 from revmentor.kernel.auth import Authenticator, AuthSettings
 from revmentor.kernel.cloudevents import encode
+from revmentor.kernel.consumer import run_subscriptions
 from revmentor.kernel.grpc_server import GrpcServer
 from revmentor.kernel.natsserver import LocalNatsServer
 from revmentor.kernel.ratelimit import RateLimiter
 from revmentor.kernel.relay import Relay
 from revmentor.kernel.streams import ensure_stream, service_stream_config
+from revmentor.training.application import TrainingApplication
+from revmentor.training.subscriptions import enrolment_subscription
 
 Work = Callable[[], Awaitable[int]]
 IN_FLIGHT = 50
@@ -150,6 +153,45 @@ def _events(app: EnrolmentApplication) -> Iterator[Any]:
 
 def _skip() -> Any:
     raise AssertionError("filtered above")
+
+
+# -- consumer ----------------------------------------------------------------------
+async def publish_enrolments(work: Path, server: LocalNatsServer, count: int) -> int:
+    """Fill REVMENTOR_ENROLMENT through the real relay; returns the last position."""
+    app = EnrolmentApplication(env=sqlite_env(work / "consumer-upstream.sqlite"))
+    await asyncio.to_thread(enrol_many, app, new_programme(app), 0, count)
+    last = app.recorder.max_notification_id() or 0
+    stop = asyncio.Event()
+    task = asyncio.create_task(Relay(app, translate, server.url, idle_seconds=0.01).run(stop))
+    while await asyncio.to_thread(app.tracked_position, RELAY_TRACKING) < last:
+        await asyncio.sleep(0.01)
+    stop.set()
+    await task
+    return last
+
+
+def consumer_pair(work: Path, server: LocalNatsServer, last: int, count: int) -> tuple[Work, Work]:
+    training = TrainingApplication(env=sqlite_env(work / "consumer-training.sqlite"))
+
+    async def ours() -> int:
+        async with run_subscriptions(server.url, [enrolment_subscription(training)]):
+            while await asyncio.to_thread(training.tracked_position, "enrolment") < last:
+                await asyncio.sleep(0.01)
+        return count
+
+    async def baseline() -> int:
+        nc = await nats.connect(server.url)
+        js = nc.jetstream()
+        subscription = await js.pull_subscribe("revmentor.enrolment.>", durable="bench-raw")
+        seen = 0
+        while seen < count:
+            for message in await subscription.fetch(256, timeout=5):
+                await message.ack()
+                seen += "ParticipantEnrolled" in message.subject
+        await nc.close()
+        return count
+
+    return ours, baseline
 
 
 # -- replay ------------------------------------------------------------------------
@@ -277,6 +319,12 @@ async def suite(work: Path, scale: float) -> AsyncIterator[tuple[str, Work, Work
         yield ("store: enrol command vs raw save", *store_pair(work, n), "commands")
         yield ("relay vs raw publish_async", *relay_pair(work, server, 5 * n), "events")
         yield ("replay read model vs raw read", *replay_pair(work, 5 * n), "events")
+        last = await publish_enrolments(work, server, n)
+        yield (
+            "consumer (training) vs raw pull+ack",
+            *consumer_pair(work, server, last, n),
+            "events",
+        )
         grpc_server, app, address, programme_id, auth = await start_grpc(work)
         await asyncio.to_thread(enrol_many, app, programme_id, 0, 100)
         ids = list(app.views.participants)
