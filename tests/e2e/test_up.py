@@ -424,6 +424,8 @@ def test_secure_gives_each_service_its_own_nats_user(start_up: Callable[..., Up]
 
     # the demo seed went through the enrolment relay, connected as the enrolment user
     eventually(lambda: asyncio.run(published()) >= 17 or None, READY_TIMEOUT, lambda: up.text())
+    # training consumed enrolment's events as its own NATS user, and certified the demo
+    assert "training: 5 of 8 mentors trained and certified" in up.text(), up.text()
     children = children_of(up.process.pid)
     assert up.stop() == 0, up.text()
     assert_all_gone(up, children)
