@@ -1,0 +1,120 @@
+"""Why nobody fits an unmatched mentee, aggregated per constraint.
+
+A list of every excluded pair would be unreadable for a programme manager;
+instead each constraint reports how many certified mentors it rules out, with
+a sentence such as "no certified mentor shares a language with e3" when it
+rules out all of them. Only participant ids appear in the sentences.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from revmentor.matching.domain import constraints as c
+from revmentor.matching.domain.candidates import MenteeCandidate, MentorCandidate
+
+
+@dataclass(frozen=True)
+class Unmatched:
+    """An unmatched mentee, the sentences explaining it, and per constraint
+    code the number of mentors it excluded (for queries and dashboards)."""
+
+    mentee_id: str
+    reasons: tuple[str, ...]
+    excluded_by: tuple[tuple[str, int], ...] = ()
+
+
+def _sentences(code: str, e: str, k: int, n: int, ctx: c.PairContext) -> tuple[str, str]:
+    """(sentence when all n certified mentors fail, sentence when k of n fail)."""
+    rules = ctx.rules
+    some = f"{k} of {n} certified mentors"
+    table = {
+        c.AGE_GAP: (
+            f"no certified mentor is at least {rules.min_age_gap_years} years younger than {e}",
+            f"{some} are less than {rules.min_age_gap_years} years younger than {e}",
+        ),
+        c.SAME_DEPARTMENT: (
+            f"every certified mentor is in {e}'s department (not allowed in this programme)",
+            f"{some} are in {e}'s department (not allowed in this programme)",
+        ),
+        c.LANGUAGE: (
+            f"no certified mentor shares a language with {e}",
+            f"{some} share no language with {e}",
+        ),
+        c.MEETING_MODE: (
+            f"no certified mentor can meet {e} in a compatible way"
+            " (in person only at the same site)",
+            f"{some} cannot meet {e} in a compatible way",
+        ),
+        c.DECLINED: (
+            f"every certified mentor was already proposed to {e} and declined",
+            f"{some} were already proposed to {e} and declined",
+        ),
+        c.REPORTING_LINE: (
+            f"every certified mentor is in {e}'s reporting line",
+            f"{some} are in {e}'s reporting line",
+        ),
+        c.AVAILABILITY: (
+            f"no certified mentor shares {rules.min_weekly_overlap_minutes} min"
+            f" of weekly availability with {e}",
+            f"{some} share less than {rules.min_weekly_overlap_minutes} min"
+            f" of weekly availability with {e}",
+        ),
+    }
+    return table[code]
+
+
+def explain_unmatched(
+    mentee: MenteeCandidate,
+    mentors: Sequence[MentorCandidate],
+    feasible_mentor_ids: Sequence[str],
+    ctx: c.PairContext,
+) -> Unmatched:
+    """Reasons for one unmatched mentee.
+
+    ``feasible_mentor_ids`` are the mentors passing every per-pair constraint:
+    if there are any, capacity was the only blocker.
+    """
+    e = mentee.participant_id
+    own = c.mentee_eligibility(mentee)
+    if isinstance(own, c.Exclusion):
+        return Unmatched(e, (own.explanation,), ((own.code, len(mentors)),))
+    if feasible_mentor_ids:
+        ids = ", ".join(sorted(feasible_mentor_ids))
+        return Unmatched(
+            e,
+            (f"every mentor who passes all constraints for {e} ({ids}) is already at capacity",),
+            ((c.CAPACITY, len(feasible_mentor_ids)),),
+        )
+    counts: Counter[str] = Counter()
+    eligible = []
+    for mentor in mentors:
+        outcome = c.mentor_eligibility(mentor)
+        if isinstance(outcome, c.Exclusion):
+            counts[outcome.code] += 1
+        else:
+            eligible.append(mentor)
+    if not eligible:
+        detail = ", ".join(f"{code}: {counts[code]}" for code in sorted(counts))
+        reason = f"no certified active mentor in the programme for {e}"
+        return Unmatched(
+            e, (f"{reason} ({detail})" if detail else reason,), tuple(sorted(counts.items()))
+        )
+    for mentor in eligible:
+        for exclusion in c.all_exclusions(mentee, mentor, ctx):
+            counts[exclusion.code] += 1
+    n = len(eligible)
+    every: list[tuple[int, str]] = []
+    partial: list[tuple[int, str]] = []
+    for code, _ in c.PAIR_CHECKS:
+        k = counts.get(code, 0)
+        if k:
+            none_sentence, some_sentence = _sentences(code, e, k, n, ctx)
+            (every if k == n else partial).append((-k, some_sentence if k < n else none_sentence))
+    reasons = [s for _, s in every]
+    if not every:
+        reasons.append(f"every certified mentor fails at least one constraint for {e}")
+    reasons += [s for _, s in sorted(partial, key=lambda item: item[0])]
+    return Unmatched(e, tuple(reasons), tuple(sorted(counts.items())))
