@@ -14,6 +14,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+import numpy as np
+import numpy.typing as npt
+
 from revmentor.matching.domain.candidates import Window, parse_minutes
 
 WEEK_MINUTES = 7 * 24 * 60
@@ -115,3 +118,24 @@ def weekly_overlap_minutes(
     return intervals_overlap(
         utc_intervals(windows_a, zone_a, week_of), utc_intervals(windows_b, zone_b, week_of)
     )
+
+
+#: 64-bit words of a one-bit-per-minute bitmap of the UTC week.
+BITMAP_WORDS = -(-WEEK_MINUTES // 64)
+
+
+def minute_bitmap(intervals: Intervals) -> npt.NDArray[np.uint64]:
+    """The intervals as one bit per minute of the week.
+
+    Minutes, not coarser slots: windows and zone offsets may fall on any minute,
+    and the popcount of two bitmaps' AND must equal ``intervals_overlap`` exactly.
+    """
+    minutes = np.zeros(BITMAP_WORDS * 64, dtype=np.uint8)
+    for start, end in intervals:
+        minutes[start:end] = 1
+    return np.packbits(minutes, bitorder="little").view(np.uint64)
+
+
+def bitmap_overlap(a: npt.NDArray[np.uint64], b: npt.NDArray[np.uint64]) -> npt.NDArray[np.int64]:
+    """Shared minutes of row-aligned bitmaps (``a[k]`` with ``b[k]``); broadcasts."""
+    return np.bitwise_count(a & b).sum(axis=-1, dtype=np.int64)

@@ -9,7 +9,7 @@ rules out all of them. Only participant ids appear in the sentences.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from revmentor.matching.domain import constraints as c
@@ -72,15 +72,52 @@ def explain_unmatched(
     feasible_mentor_ids: Sequence[str],
     ctx: c.PairContext,
 ) -> Unmatched:
-    """Reasons for one unmatched mentee.
+    """Reasons for one unmatched mentee, checking every pair (reference path).
 
     ``feasible_mentor_ids`` are the mentors passing every per-pair constraint:
     if there are any, capacity was the only blocker.
     """
+    mentor_counts: Counter[str] = Counter()
+    eligible = []
+    for mentor in mentors:
+        outcome = c.mentor_eligibility(mentor)
+        if isinstance(outcome, c.Exclusion):
+            mentor_counts[outcome.code] += 1
+        else:
+            eligible.append(mentor)
+
+    def pair_counts() -> Counter[str]:
+        counts: Counter[str] = Counter()
+        for mentor in eligible:
+            for exclusion in c.all_exclusions(mentee, mentor, ctx):
+                counts[exclusion.code] += 1
+        return counts
+
+    return explain_from_counts(
+        mentee, len(mentors), feasible_mentor_ids, mentor_counts, len(eligible), pair_counts, ctx
+    )
+
+
+def explain_from_counts(
+    mentee: MenteeCandidate,
+    n_mentors: int,
+    feasible_mentor_ids: Sequence[str],
+    mentor_counts: Mapping[str, int],
+    n_eligible: int,
+    pair_counts: Callable[[], Mapping[str, int]],
+    ctx: c.PairContext,
+) -> Unmatched:
+    """The sentences from aggregate counts, however they were computed.
+
+    ``mentor_counts``: ineligible mentors per code; ``pair_counts`` (called
+    only when needed): per pair-check code, how many of the ``n_eligible``
+    eligible mentors it excludes (codes with zero omitted). Shared by the
+    per-pair reference and the vectorised path so the wording cannot drift.
+    """
     e = mentee.participant_id
     own = c.mentee_eligibility(mentee)
     if isinstance(own, c.Exclusion):
-        return Unmatched(e, (own.explanation,), ((own.code, len(mentors)),))
+        return Unmatched(e, (own.explanation,), ((own.code, n_mentors),))
     if feasible_mentor_ids:
         ids = ", ".join(sorted(feasible_mentor_ids))
         return Unmatched(
@@ -88,24 +125,15 @@ def explain_unmatched(
             (f"every mentor who passes all constraints for {e} ({ids}) is already at capacity",),
             ((c.CAPACITY, len(feasible_mentor_ids)),),
         )
-    counts: Counter[str] = Counter()
-    eligible = []
-    for mentor in mentors:
-        outcome = c.mentor_eligibility(mentor)
-        if isinstance(outcome, c.Exclusion):
-            counts[outcome.code] += 1
-        else:
-            eligible.append(mentor)
-    if not eligible:
+    counts: Counter[str] = Counter(mentor_counts)
+    if not n_eligible:
         detail = ", ".join(f"{code}: {counts[code]}" for code in sorted(counts))
         reason = f"no certified active mentor in the programme for {e}"
         return Unmatched(
             e, (f"{reason} ({detail})" if detail else reason,), tuple(sorted(counts.items()))
         )
-    for mentor in eligible:
-        for exclusion in c.all_exclusions(mentee, mentor, ctx):
-            counts[exclusion.code] += 1
-    n = len(eligible)
+    counts.update(pair_counts())
+    n = n_eligible
     every: list[tuple[int, str]] = []
     partial: list[tuple[int, str]] = []
     for code, _ in c.PAIR_CHECKS:

@@ -23,6 +23,7 @@ import scipy
 from revmentor.matching.domain import constraints as c
 from revmentor.matching.domain.availability import DEFAULT_WEEK_OF
 from revmentor.matching.domain.candidates import MenteeCandidate, MentorCandidate, ProgrammeRules
+from revmentor.matching.domain.feasibility import feasible_pairs
 from revmentor.matching.domain.reasons import Unmatched, explain_unmatched
 from revmentor.matching.domain.scoring import Component, Score, score_pair, score_units
 from revmentor.matching.domain.solver import IntArray, Pairs, optimal_assignment
@@ -34,6 +35,7 @@ ALGORITHM_VERSION = f"revmentor-matching/1 lexicographic-lapjvsp scipy-{scipy.__
 _C = TypeVar("_C", MenteeCandidate, MentorCandidate)
 
 Solver = Callable[[IntArray, IntArray, IntArray, IntArray], Pairs]
+Explain = Callable[[int, Sequence[str]], Unmatched]
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,39 @@ def feasible_edges(
     return edges
 
 
+def _reference_pairs(
+    mentees: Sequence[MenteeCandidate], mentors: Sequence[MentorCandidate], ctx: c.PairContext
+) -> tuple[IntArray, IntArray, IntArray, IntArray, Explain]:
+    """The straightforward per-pair path, kept as the executable specification
+    the vectorised path is tested against."""
+    edges = feasible_edges(mentees, mentors, ctx)
+
+    def explain(i: int, feasible_ids: Sequence[str]) -> Unmatched:
+        return explain_unmatched(mentees[i], mentors, feasible_ids, ctx)
+
+    def column(values: list[int]) -> IntArray:
+        return np.array(values, dtype=np.int64)
+
+    return (
+        column([e.mentee for e in edges]),
+        column([e.mentor for e in edges]),
+        column([e.overlap_minutes for e in edges]),
+        column([score_units(e.score.total) for e in edges]),
+        explain,
+    )
+
+
+def _fast_pairs(
+    mentees: Sequence[MenteeCandidate], mentors: Sequence[MentorCandidate], ctx: c.PairContext
+) -> tuple[IntArray, IntArray, IntArray, IntArray, Explain]:
+    found = feasible_pairs(mentees, mentors, ctx)
+
+    def explain(i: int, feasible_ids: Sequence[str]) -> Unmatched:
+        return found.explain(i, mentees[i], len(mentors), feasible_ids, ctx)
+
+    return found.rows, found.cols, found.minutes, found.units, explain
+
+
 def run_round(
     mentees: Iterable[MenteeCandidate],
     mentors: Iterable[MentorCandidate],
@@ -134,45 +169,42 @@ def run_round(
     declined_pairs: frozenset[tuple[str, str]] = frozenset(),
     week_of: date = DEFAULT_WEEK_OF,
     solver: Solver = optimal_assignment,
+    reference: bool = False,
 ) -> RoundResult:
     """Propose pairs for the whole cohort; explain every unmatched mentee.
 
     ``declined_pairs`` holds (mentee id, mentor id) pairs declined or expired
     in earlier rounds: they are hard-excluded, so never re-proposed.
+    ``reference=True`` checks and scores every pair in Python (slow; for tests):
+    the result is identical to the default vectorised path.
     """
     mentee_list = _canonical(mentees, "mentee")
     mentor_list = _canonical(mentors, "mentor")
     ctx = c.PairContext(rules, c.ManagerChain(manager_chain), frozenset(declined_pairs), week_of)
-    edges = feasible_edges(mentee_list, mentor_list, ctx)
+    build = _reference_pairs if reference else _fast_pairs
+    rows, cols, minutes, units, explain = build(mentee_list, mentor_list, ctx)
     capacity = np.array(
         [max(0, rules.mentor_capacity - m.current_mentees) for m in mentor_list], dtype=np.int64
     )
-    pairs = solver(
-        np.array([e.mentee for e in edges], dtype=np.int64),
-        np.array([e.mentor for e in edges], dtype=np.int64),
-        np.array([score_units(e.score.total) for e in edges], dtype=np.int64),
-        capacity,
-    )
-    by_pair = {(e.mentee, e.mentor): e for e in edges}
+    pairs = solver(rows, cols, units, capacity)
+    # Edges are sorted by (mentee, mentor): one mentee's edges are one slice.
+    starts = np.searchsorted(rows, np.arange(len(mentee_list) + 1)).tolist()
     proposals = []
     for i, j in pairs:
-        edge = by_pair[(i, j)]
+        at = starts[i] + int(np.searchsorted(cols[starts[i] : starts[i + 1]], j))
+        mentee, mentor, overlap = mentee_list[i], mentor_list[j], int(minutes[at])
+        score = score_pair(mentee, mentor, overlap, rules)
         proposals.append(
             Proposal(
-                mentee_list[i].participant_id,
-                mentor_list[j].participant_id,
-                edge.score.total,
-                edge.score.components,
-                edge.overlap_minutes,
+                mentee.participant_id, mentor.participant_id, score.total, score.components, overlap
             )
         )
     matched = {i for i, _ in pairs}
-    feasible: dict[int, list[str]] = {}
-    for e in edges:
-        feasible.setdefault(e.mentee, []).append(mentor_list[e.mentor].participant_id)
     unmatched = tuple(
-        explain_unmatched(mentee, mentor_list, feasible.get(i, []), ctx)
-        for i, mentee in enumerate(mentee_list)
+        explain(
+            i, [mentor_list[j].participant_id for j in cols[starts[i] : starts[i + 1]].tolist()]
+        )
+        for i in range(len(mentee_list))
         if i not in matched
     )
     digest = inputs_digest(mentee_list, mentor_list, rules, manager_chain, ctx.declined, week_of)

@@ -67,7 +67,12 @@ def age_gap_closeness(
     mentee: MenteeCandidate, mentor: MentorCandidate, rules: ProgrammeRules
 ) -> float:
     """1 at the target gap, falling linearly to 0 at twice (or zero times) it."""
-    gap = mentor.birth_year - mentee.birth_year
+    return age_gap_value(mentor.birth_year - mentee.birth_year, rules)
+
+
+def age_gap_value(gap: int, rules: ProgrammeRules) -> float:
+    """``age_gap_closeness`` of a gap in years: shared with the vectorised path
+    (``fastscore``), which tabulates it per distinct gap."""
     target = rules.target_age_gap_years
     return max(0.0, 1.0 - abs(gap - target) / target)
 
@@ -79,8 +84,16 @@ def cross_department(mentee: MenteeCandidate, mentor: MentorCandidate) -> float:
 def same_site(mentee: MenteeCandidate, mentor: MentorCandidate) -> float:
     """Bonus for being able to meet in person where someone wants to: full when
     one side prefers in person, half when both merely accept it."""
-    prefs = (mentee.meeting_preference, mentor.meeting_preference)
-    if mentee.site != mentor.site or VIRTUAL in prefs:
+    return same_site_value(
+        mentee.meeting_preference, mentor.meeting_preference, mentee.site == mentor.site
+    )
+
+
+def same_site_value(mentee_pref: str, mentor_pref: str, same: bool) -> float:
+    """``same_site`` from the two preferences and whether the sites match:
+    shared with the vectorised path, which tabulates it."""
+    prefs = (mentee_pref, mentor_pref)
+    if not same or VIRTUAL in prefs:
         return 0.0
     if IN_PERSON in prefs:
         return 1.0
@@ -98,16 +111,21 @@ def score_pair(
         "same_site": same_site(mentee, mentor),
     }
     components = tuple(
-        Component(
-            name,
-            round(values[name], DECIMALS),
-            weight,
-            round(values[name] * weight, DECIMALS),
-        )
+        Component(name, round(values[name], DECIMALS), weight, contribution(values[name], weight))
         for name, weight in rules.weights.items()
     )
-    total = round(sum(c.contribution for c in components), DECIMALS)
+    total = rounded_total(sum(c.contribution for c in components))
     return Score(total, components)
+
+
+def contribution(value: float, weight: float) -> float:
+    """A component's weighted value, rounded as in the breakdown."""
+    return round(value * weight, DECIMALS)
+
+
+def rounded_total(contributions: float) -> float:
+    """The score from the sum of its contributions (summed in weight order)."""
+    return round(contributions, DECIMALS)
 
 
 def score_units(score: float) -> int:
