@@ -9,7 +9,11 @@
 - replay: rebuilding the enrolment read model vs raw notification reads;
 - consumer: training applying enrolment's events (one at a time, in order,
   tracked in the same transaction) vs a raw nats-py pull consumer that only
-  fetches and acks the same messages.
+  fetches and acks the same messages;
+- matching (``bench/matching.py``): on generated cohorts, a round's matched
+  count and total score vs the exact dense solver on the same feasible pairs
+  (must be equal) and vs a greedy first-come baseline; then the round's time
+  and peak memory for growing cohorts against the 10,000 x 5,000 target.
 
 Figures are printed as a table and written to ``bench/results/<time>.json``.
 Speed is never asserted in tests; this is where it is measured.
@@ -28,7 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import workloads
+from bench import matching, workloads
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -67,12 +71,35 @@ async def run(scale: float) -> list[dict[str, Any]]:
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:
-    print(f"{'benchmark':<34}{'ours/s':>12}{'raw/s':>12}{'ours/raw':>10}")
-    for row in rows:
+    """Throughput rows (``ours_per_s``/``raw_per_s``) and, below them, rows of
+    other units (``ours``/``raw``, e.g. the matching quality and targets)."""
+    rates = [row for row in rows if "ours_per_s" in row]
+    others = [row for row in rows if "ours_per_s" not in row]
+    width = max([34, *(len(row["benchmark"]) + 2 for row in rows)])
+    if rates:
+        print(f"{'benchmark':<{width}}{'ours/s':>12}{'raw/s':>12}{'ours/raw':>10}")
+    for row in rates:
         print(
-            f"{row['benchmark']:<34}{row['ours_per_s']:>12,.0f}{row['raw_per_s']:>12,.0f}"
+            f"{row['benchmark']:<{width}}{row['ours_per_s']:>12,.0f}{row['raw_per_s']:>12,.0f}"
             f"{row['ratio']:>10.2f}"
         )
+    if others:
+        first = "" if rates else "benchmark"
+        print(f"{first:<{width}}{'ours':>12}{'raw':>12}{'ours/raw':>10}  unit")
+    for row in others:
+        if row["ours"] is None:
+            print(
+                f"{row['benchmark']:<{width}}{'-':>12}{row['raw']:>12,.2f}{'-':>10}  {row['note']}"
+            )
+            continue
+        print(
+            f"{row['benchmark']:<{width}}{_figure(row['ours'])}{_figure(row['raw'])}"
+            f"{row['ratio']:>10.3f}  {row['unit']}"
+        )
+
+
+def _figure(value: float) -> str:
+    return f"{value:>12,}" if isinstance(value, int) else f"{value:>12,.2f}"
 
 
 def main() -> None:
@@ -85,16 +112,29 @@ def main() -> None:
         default=1.0,
         help="multiply every workload size (0.1 for a quick look)",
     )
+    parser.add_argument(
+        "--only",
+        choices=("all", "platform", "matching"),
+        default="all",
+        help="run only the platform benchmarks or only the matching one (default: all)",
+    )
     args = parser.parse_args()
     print(
         f"revmentor benchmarks (scale {args.scale}); each against its raw baseline", file=sys.stderr
     )
-    rows = asyncio.run(run(args.scale))
+    rows = asyncio.run(run(args.scale)) if args.only != "matching" else []
+    document: dict[str, Any] = {"scale": args.scale}
+    if args.only != "platform":
+        matching_rows, document["matching"] = matching.run(args.scale)
+        rows += matching_rows
     print_table(rows)
+    if "matching" in document:
+        matching.print_section(document["matching"])
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out = RESULTS / f"{stamp}.json"
-    out.write_text(json.dumps({"when": stamp, "scale": args.scale, "results": rows}, indent=2))
+    document = {"when": stamp, **document, "results": rows}
+    out.write_text(json.dumps(document, indent=2))
     print(f"\nwritten to {out}", file=sys.stderr)
 
 
