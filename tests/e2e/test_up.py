@@ -72,11 +72,9 @@ def eventually(
 def port_taken(port: int) -> Iterator[None]:
     """Make sure ``port`` is in use for the duration (it may already be)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
+    with contextlib.suppress(OSError):  # already taken by someone else: just as good
         sock.bind(("127.0.0.1", port))
         sock.listen()
-    except OSError:
-        pass  # already taken by someone else: just as good
     try:
         yield
     finally:
