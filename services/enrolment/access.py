@@ -32,8 +32,11 @@ from revmentor.kernel.auth import (
     MENTOR,
     PROGRAMME_MANAGER,
     SERVICE,
+    UNSCOPED_ROLES,
     AccessDenied,
     Principal,
+    granted_roles,
+    manages_programme,
 )
 from revmentor.kernel.errors import NotFound, shown
 
@@ -62,34 +65,29 @@ POLICY: Mapping[str, frozenset[str]] = {
     "ExportParticipantData": _MANAGE | _SELF | {AUDITOR},
 }
 
-#: Roles that see every object their RPC's table entry lets them call.
-_UNSCOPED = frozenset({ADMIN, AUDITOR, SERVICE})
-
 
 def acting_roles(principal: Principal, rpc: str) -> frozenset[str]:
-    """The caller's roles that the table grants for ``rpc``."""
-    return principal.roles & POLICY.get(rpc, frozenset())
-
-
-def manages(principal: Principal, roles: frozenset[str], programme_id: str) -> bool:
-    return PROGRAMME_MANAGER in roles and programme_id in principal.programmes
+    """The caller's roles that this service's table grants for ``rpc``."""
+    return granted_roles(principal, POLICY, rpc)
 
 
 def may_see_programme(principal: Principal, rpc: str, programme_id: str) -> bool:
     """Programmes are not personal: people see all; a manager only their own."""
     roles = acting_roles(principal, rpc)
-    return bool(roles & (_UNSCOPED | _SELF)) or manages(principal, roles, programme_id)
+    return bool(roles & (UNSCOPED_ROLES | _SELF)) or manages_programme(
+        principal, roles, programme_id
+    )
 
 
 def may_manage_programme(principal: Principal, rpc: str, programme_id: str) -> bool:
     """Acting inside a programme (changing it, listing its people): admin or its manager."""
     roles = acting_roles(principal, rpc)
-    return bool(roles & _UNSCOPED) or manages(principal, roles, programme_id)
+    return bool(roles & UNSCOPED_ROLES) or manages_programme(principal, roles, programme_id)
 
 
 def may_see_participant(principal: Principal, rpc: str, participant: Participant) -> bool:
     roles = acting_roles(principal, rpc)
-    if roles & _UNSCOPED or manages(principal, roles, str(participant.programme_id)):
+    if roles & UNSCOPED_ROLES or manages_programme(principal, roles, str(participant.programme_id)):
         return True
     return bool(roles & _SELF) and participant.employee_id == principal.employee_id
 
@@ -118,7 +116,7 @@ def require_found_participant(
 def require_enrolment(principal: Principal, programme_id: str, employee_id: str, role: str) -> None:
     """Managers enrol anyone in their programmes; people enrol only themselves, as themselves."""
     roles = acting_roles(principal, "EnrolParticipant")
-    if ADMIN in roles or manages(principal, roles, programme_id):
+    if ADMIN in roles or manages_programme(principal, roles, programme_id):
         return
     if roles & _SELF:
         if employee_id != principal.employee_id:

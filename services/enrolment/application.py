@@ -17,15 +17,12 @@ from functools import cached_property
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.domain import Aggregate
-
 from revmentor.enrolment.domain import rules
 from revmentor.enrolment.domain.participant import EmployeeRegistration, Participant
 from revmentor.enrolment.domain.profile import PERSONAL_FIELDS, Consent, Profile
 from revmentor.enrolment.domain.programme import Programme, ProgrammeRules, Topic
 from revmentor.enrolment.readmodel import EnrolmentReadModel
-from revmentor.kernel.application import ServiceApplication, jsonable
+from revmentor.kernel.application import ServiceApplication, expect_version, jsonable
 from revmentor.kernel.envelope import ERASED
 from revmentor.kernel.errors import (
     AlreadyExists,
@@ -99,7 +96,7 @@ class EnrolmentApplication(ServiceApplication):
 
     def _change_programme(self, programme_id: str, expected_version: int, change: Any) -> Programme:
         programme = self.programme(programme_id)
-        _expect_version(programme, expected_version)
+        expect_version(programme, expected_version)
         change(programme)
         self.save(programme)
         return programme
@@ -181,7 +178,7 @@ class EnrolmentApplication(ServiceApplication):
             registration_id = EmployeeRegistration.id_for(
                 self.index_key, programme_id, employee_id, generation
             )
-            found = self._get(registration_id, EmployeeRegistration)
+            found = self.get_as(registration_id, EmployeeRegistration)
             if found is None or not found.released:
                 return generation, found
         raise AssertionError("unreachable")  # pragma: no cover
@@ -210,7 +207,7 @@ class EnrolmentApplication(ServiceApplication):
             participant.employee_id,
         )
         v.raise_if_any()
-        _expect_version(participant, expected_version)
+        expect_version(participant, expected_version)
         if participant.update_profile(profile):
             self.save(participant)
         return participant
@@ -222,7 +219,7 @@ class EnrolmentApplication(ServiceApplication):
         v = Violations()
         rules.check_withdrawal(v, reason, note)
         v.raise_if_any()
-        _expect_version(participant, expected_version)
+        expect_version(participant, expected_version)
         participant.withdraw(reason, note)
         self.save(participant)
         return participant
@@ -256,7 +253,7 @@ class EnrolmentApplication(ServiceApplication):
         registration_id = participant.registration_id
         if not isinstance(registration_id, UUID):
             return None
-        found = self._get(registration_id, EmployeeRegistration)
+        found = self.get_as(registration_id, EmployeeRegistration)
         return found if found is not None and not found.released else None
 
     def _shred(self, participant: Participant) -> None:
@@ -294,13 +291,13 @@ class EnrolmentApplication(ServiceApplication):
 
     # -- queries -------------------------------------------------------------------
     def programme(self, programme_id: str) -> Programme:
-        found = self._get(parse_id("programme_id", programme_id), Programme)
+        found = self.get_as(parse_id("programme_id", programme_id), Programme)
         if found is None:
             raise NotFound(f"programme {programme_id} not found")
         return found
 
     def participant(self, participant_id: str) -> Participant:
-        found = self._get(parse_id("participant_id", participant_id), Participant)
+        found = self.get_as(parse_id("participant_id", participant_id), Participant)
         if found is None:
             raise NotFound(f"participant {participant_id} not found")
         return found
@@ -334,24 +331,6 @@ class EnrolmentApplication(ServiceApplication):
                 v.items += error.violations
         v.raise_if_any()
         return [self.participant(pid) for pid in participant_ids]
-
-    def _get(self, aggregate_id: UUID, kind: type[Aggregate]) -> Any:
-        try:
-            found: Any = self.repository.get(aggregate_id)
-        except AggregateNotFoundError:
-            return None
-        return found if isinstance(found, kind) else None
-
-
-def _expect_version(aggregate: Aggregate, expected_version: int) -> None:
-    v = Violations()
-    v.check(expected_version >= 0, "expected_version", "must be 0 (any version) or positive")
-    v.raise_if_any()
-    if expected_version and aggregate.version != expected_version:
-        raise ConcurrencyConflict(
-            f"{type(aggregate).__name__.lower()} {aggregate.id} is at version "
-            f"{aggregate.version}, not {expected_version}: read it again and retry"
-        )
 
 
 def _this_year() -> int:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import Application, ProcessingEvent
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.domain import DomainEventProtocol, MutableOrImmutableAggregate
 from eventsourcing.persistence import (
     IntegrityError,
@@ -30,7 +30,7 @@ from opentelemetry import trace
 
 from revmentor.kernel.crypto import SubjectKeys, load_keyring
 from revmentor.kernel.envelope import EnvelopeMapper
-from revmentor.kernel.errors import ConcurrencyConflict
+from revmentor.kernel.errors import ConcurrencyConflict, Violations
 from revmentor.kernel.keystore import KeyStore
 from revmentor.kernel.readmodel import ReadModel
 from revmentor.kernel.settings import store_env, var_dir
@@ -172,6 +172,14 @@ class ServiceApplication(Application[UUID]):
             if len(page) < self.page_size:
                 return model
 
+    def get_as(self, aggregate_id: UUID, kind: type[Any]) -> Any:
+        """The aggregate if it exists and is a ``kind``, else None (ids are not typed)."""
+        try:
+            found: Any = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        return found if isinstance(found, kind) else None
+
     def event_history(self, aggregate_id: UUID) -> list[dict[str, Any]]:
         """An aggregate's stored events, decrypted, with envelopes (exports, audits)."""
         history = []
@@ -202,3 +210,16 @@ class ServiceApplication(Application[UUID]):
 def jsonable(document: Any) -> Any:
     """UUIDs, datetimes and tuples as JSON has them (str, str, list)."""
     return json.loads(json.dumps(document, default=str))
+
+
+def expect_version(aggregate: Any, expected_version: int, what: str = "") -> None:
+    """Optimistic concurrency for clients: 0 means any version, else it must match."""
+    v = Violations()
+    v.check(expected_version >= 0, "expected_version", "must be 0 (any version) or positive")
+    v.raise_if_any()
+    if expected_version and aggregate.version != expected_version:
+        name = what or type(aggregate).__name__.lower()
+        raise ConcurrencyConflict(
+            f"{name} {aggregate.id} is at version {aggregate.version}, "
+            f"not {expected_version}: read it again and retry"
+        )

@@ -56,6 +56,8 @@ MENTEE = "mentee"
 AUDITOR = "auditor"
 SERVICE = "service"
 ROLES = frozenset({ADMIN, PROGRAMME_MANAGER, MENTOR, MENTEE, AUDITOR, SERVICE})
+#: Roles that reach every programme their RPC's table entry lets them call.
+UNSCOPED_ROLES = frozenset({ADMIN, AUDITOR, SERVICE})
 
 #: The only algorithms accepted, each with the JWK key type it must be verified with.
 ALGORITHMS = {"RS256": "RSA", "ES256": "EC"}
@@ -333,3 +335,16 @@ def _reason(error: jwt.InvalidTokenError, settings: AuthSettings) -> str:
     if isinstance(error, jwt.DecodeError):
         return "malformed token"
     return f"invalid token ({type(error).__name__})"
+
+
+# -- helpers for the services' access tables -------------------------------------------
+def granted_roles(
+    principal: Principal, policy: Mapping[str, frozenset[str]], rpc: str
+) -> frozenset[str]:
+    """The caller's roles that ``policy`` grants for ``rpc``: a second role never widens."""
+    return principal.roles & policy.get(rpc, frozenset())
+
+
+def manages_programme(principal: Principal, roles: frozenset[str], programme_id: str) -> bool:
+    """A programme manager acting within a programme listed in their token."""
+    return PROGRAMME_MANAGER in roles and programme_id in principal.programmes

@@ -29,7 +29,10 @@ from revmentor.kernel.auth import (
     MENTOR,
     PROGRAMME_MANAGER,
     SERVICE,
+    UNSCOPED_ROLES,
     Principal,
+    granted_roles,
+    manages_programme,
 )
 from revmentor.kernel.errors import NotFound
 
@@ -56,23 +59,16 @@ POLICY: Mapping[str, frozenset[str]] = {
     "ExportParticipantData": _READ_ALL | _SELF,
 }
 
-#: Roles that act on every programme their RPC's table entry lets them call.
-_UNSCOPED = frozenset({ADMIN, AUDITOR, SERVICE})
-
 
 def acting_roles(principal: Principal, rpc: str) -> frozenset[str]:
-    """The caller's roles that the table grants for ``rpc``."""
-    return principal.roles & POLICY.get(rpc, frozenset())
-
-
-def manages(principal: Principal, roles: frozenset[str], programme_id: str) -> bool:
-    return PROGRAMME_MANAGER in roles and programme_id in principal.programmes
+    """The caller's roles that this service's table grants for ``rpc``."""
+    return granted_roles(principal, POLICY, rpc)
 
 
 def may_act_in_programme(principal: Principal, rpc: str, programme_id: str) -> bool:
     """Admin, auditor and services everywhere; a manager in their programmes."""
     roles = acting_roles(principal, rpc)
-    return bool(roles & _UNSCOPED) or manages(principal, roles, programme_id)
+    return bool(roles & UNSCOPED_ROLES) or manages_programme(principal, roles, programme_id)
 
 
 def may_see_curriculum(principal: Principal, rpc: str, programme_id: str) -> bool:

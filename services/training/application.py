@@ -12,10 +12,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.domain import Aggregate
-
-from revmentor.kernel.application import ServiceApplication
+from revmentor.kernel.application import ServiceApplication, expect_version
 from revmentor.kernel.context import RequestContext, acting_as, current
 from revmentor.kernel.errors import ConcurrencyConflict, NotFound, Violations
 from revmentor.kernel.ids import parse_id
@@ -152,7 +149,7 @@ class TrainingApplication(ServiceApplication):
         rules.check_version(v, "curriculum_version", curriculum_version)
         v.raise_if_any()
         record = self._record_at(participant_id, expected_version)
-        programme = self._get(ProgrammeTraining.create_id(record.programme_id), ProgrammeTraining)
+        programme = self.get_as(ProgrammeTraining.create_id(record.programme_id), ProgrammeTraining)
         if programme is None:
             version, modules = DEFAULT_VERSION, default_modules()
         else:
@@ -169,7 +166,7 @@ class TrainingApplication(ServiceApplication):
 
     def _record_at(self, participant_id: str, expected_version: int) -> TrainingRecord:
         record = self.record(participant_id)
-        _expect_version(record, expected_version)
+        expect_version(record, expected_version, "training record")
         return record
 
     # -- deadlines ------------------------------------------------------------------------
@@ -204,13 +201,13 @@ class TrainingApplication(ServiceApplication):
         self.keys.destroy(str(record_id_for(participant_id)))
 
     def find_programme(self, programme_id: UUID) -> ProgrammeTraining | None:
-        found: ProgrammeTraining | None = self._get(
+        found: ProgrammeTraining | None = self.get_as(
             ProgrammeTraining.create_id(programme_id), ProgrammeTraining
         )
         return found
 
     def find_record(self, participant_id: UUID) -> TrainingRecord | None:
-        found: TrainingRecord | None = self._get(record_id_for(participant_id), TrainingRecord)
+        found: TrainingRecord | None = self.get_as(record_id_for(participant_id), TrainingRecord)
         return found
 
     # -- queries ----------------------------------------------------------------------------
@@ -245,24 +242,6 @@ class TrainingApplication(ServiceApplication):
     def certified_mentors(self, programme_id: str) -> list[dict[str, Any]]:
         programme = self.programme(programme_id)
         return self.query(lambda model: model.certified_mentors(str(programme.programme_id)))
-
-    def _get(self, aggregate_id: UUID, kind: type[Aggregate]) -> Any:
-        try:
-            found: Any = self.repository.get(aggregate_id)
-        except AggregateNotFoundError:
-            return None
-        return found if isinstance(found, kind) else None
-
-
-def _expect_version(aggregate: Aggregate, expected_version: int) -> None:
-    v = Violations()
-    v.check(expected_version >= 0, "expected_version", "must be 0 (any version) or positive")
-    v.raise_if_any()
-    if expected_version and aggregate.version != expected_version:
-        raise ConcurrencyConflict(
-            f"training record {aggregate.id} is at version {aggregate.version}, "
-            f"not {expected_version}: read it again and retry"
-        )
 
 
 def _now() -> str:
