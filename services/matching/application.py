@@ -1,0 +1,476 @@
+"""The matching application: pool upkeep, rounds, proposals, answers, ends.
+
+Every command that changes who is taken saves the programme's pool aggregate
+(:class:`MatchingProgramme`) together with the matches it touches, in one
+transaction: a round, a manual match, a decline, an expiry, an end. Two of
+them racing on one programme therefore meet on the pool's version and one
+loses with ``ConcurrencyConflict`` (ABORTED) with nothing written.
+
+Personal attributes are fetched from enrolment (``attributes``, injected: the
+gRPC client in production, a table in unit tests) for the length of one
+command and never stored; only what was derived from them is recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID, uuid4
+
+from revmentor.kernel.application import ServiceApplication, expect_version
+from revmentor.kernel.context import RequestContext, acting_as, current
+from revmentor.kernel.errors import (
+    ConcurrencyConflict,
+    FieldViolation,
+    IllegalTransition,
+    NotFound,
+    ValidationFailed,
+    Violations,
+)
+from revmentor.kernel.ids import parse_id
+from revmentor.kernel.readmodel import ReadModel
+from revmentor.matching.domain import explain, policy, pool
+from revmentor.matching.domain import match as m
+from revmentor.matching.domain.constraints import ManagerChain, PairContext
+from revmentor.matching.domain.match import Match, round_match_id
+from revmentor.matching.domain.programme import (
+    MENTEE,
+    MENTOR,
+    MatchingProgramme,
+    programme_key,
+)
+from revmentor.matching.domain.record import MatchingRound
+from revmentor.matching.domain.round import RoundResult, run_round
+from revmentor.matching.readmodel import MatchingReadModel
+
+#: Fetches enrolment's matching attributes of participants (as dicts, see
+#: :mod:`revmentor.matching.domain.pool`); raises AttributesUnavailable.
+AttributeSource = Callable[[Sequence[str]], Mapping[str, Mapping[str, Any]]]
+
+#: Who expires proposals (recorded as the actor of Expired).
+EXPIRY_ACTOR = "service:matching-expiry"
+
+
+class AttributesUnavailable(Exception):
+    """Enrolment could not be asked for attributes (down, or refused us)."""
+
+
+def _no_source(ids: Sequence[str]) -> Mapping[str, Mapping[str, Any]]:
+    raise AttributesUnavailable("no enrolment client configured for matching attributes")
+
+
+class MatchingApplication(ServiceApplication):
+    name = "matching"
+    #: A big programme's pool sees one event per enrolment and certification:
+    #: snapshots keep loading it cheap for every decline and round.
+    snapshotting_intervals = {MatchingProgramme: 200}
+
+    def __init__(
+        self, env: dict[str, str] | None = None, attributes: AttributeSource | None = None
+    ) -> None:
+        super().__init__(env)
+        self.attributes: AttributeSource = attributes or _no_source
+
+    def construct_read_model(self) -> ReadModel:
+        return MatchingReadModel()
+
+    @property
+    def views(self) -> MatchingReadModel:
+        """The caught-up read model, for single-threaded use (tests, tools)."""
+        self.catch_up()
+        assert isinstance(self.read_model, MatchingReadModel)
+        return self.read_model
+
+    # -- loading ---------------------------------------------------------------------
+    def find_programme(self, programme_id: UUID) -> MatchingProgramme | None:
+        found: MatchingProgramme | None = self.get_as(
+            programme_key(programme_id), MatchingProgramme
+        )
+        return found
+
+    def programme(self, programme_id: str) -> MatchingProgramme:
+        found = self.find_programme(parse_id("programme_id", programme_id))
+        if found is None:
+            raise NotFound(f"programme {programme_id} not found")
+        return found
+
+    def pool_of(self, programme_id: UUID) -> MatchingProgramme:
+        """The pool, registered on first sight (consumers: events may come in any
+        order across enrolment and training)."""
+        return self.find_programme(programme_id) or MatchingProgramme(programme_id=programme_id)
+
+    def match(self, match_id: str) -> Match:
+        found: Match | None = self.get_as(parse_id("match_id", match_id), Match)
+        if found is None:
+            raise NotFound(f"match {match_id} not found")
+        return found
+
+    def round_record(self, round_id: str) -> MatchingRound:
+        found: MatchingRound | None = self.get_as(parse_id("round_id", round_id), MatchingRound)
+        if found is None:
+            raise NotFound(f"round {round_id} not found")
+        return found
+
+    # -- policy ----------------------------------------------------------------------
+    def set_policy(
+        self, programme_id: str, change: policy.PolicyChange, expected_version: int = 0
+    ) -> MatchingProgramme:
+        programme = self.programme(programme_id)
+        expect_version(programme, expected_version, "programme")
+        new = change.applied_to(programme.policy)
+        if new != programme.policy:
+            programme.change_policy(new)
+            self.save(programme)
+        return programme
+
+    # -- rounds ----------------------------------------------------------------------
+    def run_round(self, programme_id: str, expected_version: int = 0) -> MatchingRound:
+        """Propose pairs for every waiting mentee; one transaction, or nothing.
+
+        The round number is the pool's next, and the round id derives from it,
+        so a concurrent round for the same programme collides on the round id
+        and on the pool version: one wins, the other is ABORTED.
+        """
+        programme = self.programme(programme_id)
+        expect_version(programme, expected_version, "programme")
+        found = self._fetch(pool.members_to_fetch(programme))
+        try:
+            mentees, mentors = pool.cohort(programme, found)
+        except pool.MissingAttributes as error:
+            raise AttributesUnavailable(str(error)) from None
+        rules = programme.matching_rules()
+        chain = pool.manager_links(list(found.values()))
+        result = run_round(mentees, mentors, rules, chain, programme.declined_pairs())
+        number = programme.rounds + 1
+        record_id = MatchingRound.create_id(programme.programme_id, number)
+        matches = self._proposals(programme, record_id, result, mentees, mentors, chain)
+        record = self._round_record(programme, number, result, len(mentees), len(mentors), matches)
+        programme.record_round(
+            str(record.id), number, [[str(x.id), x.mentee_id, x.mentor_id] for x in matches]
+        )
+        self.save(programme, record, *matches)
+        return record
+
+    def _fetch(self, ids: Sequence[str]) -> Mapping[str, Mapping[str, Any]]:
+        if not ids:
+            return {}
+        return self.attributes(ids)
+
+    def _proposals(
+        self,
+        programme: MatchingProgramme,
+        round_id: UUID,
+        result: RoundResult,
+        mentees: Sequence[Any],
+        mentors: Sequence[Any],
+        chain: Mapping[str, str],
+    ) -> list[Match]:
+        by_id = {c.participant_id: c for c in [*mentees, *mentors]}
+        ctx = PairContext(
+            programme.matching_rules(), ManagerChain(chain), programme.declined_pairs()
+        )
+        capacity = int(programme.rules["mentor_capacity"])
+        taken: dict[str, int] = dict(programme.load)
+        now, expires = _now(), _in_hours(int(programme.policy["response_window_hours"]))
+        matches = []
+        for proposal in result.proposals:
+            mentee, mentor = by_id[proposal.mentee_id], by_id[proposal.mentor_id]
+            load = taken.get(mentor.participant_id, 0)
+            taken[mentor.participant_id] = load + 1
+            checks = explain.pair_checks(mentee, mentor, ctx)
+            checks += (explain.capacity_check(mentor.participant_id, load, capacity),)
+            matches.append(
+                Match(
+                    id=round_match_id(round_id, proposal.mentee_id),
+                    programme_id=programme.programme_id,
+                    mentee_id=proposal.mentee_id,
+                    mentor_id=proposal.mentor_id,
+                    origin=m.ROUND,
+                    round_id=str(round_id),
+                    score=proposal.score,
+                    breakdown=[_component(c) for c in proposal.breakdown],
+                    checks=[c.as_dict() for c in checks],
+                    override_justification="",
+                    overridden=[],
+                    proposed_at=now,
+                    expires_at=expires,
+                )
+            )
+        return matches
+
+    def _round_record(
+        self,
+        programme: MatchingProgramme,
+        number: int,
+        result: RoundResult,
+        n_mentees: int,
+        n_mentors: int,
+        matches: Sequence[Match],
+    ) -> MatchingRound:
+        return MatchingRound(
+            programme_id=programme.programme_id,
+            round_number=number,
+            inputs_digest=result.inputs_digest,
+            algorithm_version=result.algorithm_version,
+            policy={**programme.policy, **programme.rules},
+            mentees_considered=n_mentees,
+            mentors_considered=n_mentors,
+            proposals=[
+                {
+                    "match_id": str(x.id),
+                    "mentee_id": x.mentee_id,
+                    "mentor_id": x.mentor_id,
+                    "score": x.score,
+                }
+                for x in matches
+            ],
+            unmatched=[
+                {
+                    "mentee_id": u.mentee_id,
+                    "reasons": list(u.reasons),
+                    "excluded_by": dict(u.excluded_by),
+                }
+                for u in result.unmatched
+            ],
+            ran_at=_now(),
+        )
+
+    # -- manual matches ----------------------------------------------------------------
+    def propose_match(
+        self,
+        programme_id: str,
+        mentee_id: str,
+        mentor_id: str,
+        overrides: Sequence[str] = (),
+        justification: str = "",
+    ) -> Match:
+        """Pair two participants by hand; failed constraints need an override."""
+        v = Violations()
+        parse_id("programme_id", programme_id)
+        for name, value in (("mentee_id", mentee_id), ("mentor_id", mentor_id)):
+            try:
+                parse_id(name, value)
+            except ValidationFailed as error:
+                v.items += error.violations
+        policy.check_override(v, list(overrides), justification)
+        v.raise_if_any()
+        programme = self.programme(programme_id)
+        self._require_role(programme, "mentee_id", mentee_id, MENTEE)
+        self._require_role(programme, "mentor_id", mentor_id, MENTOR)
+        if mentee_id in programme.taken:
+            raise IllegalTransition(
+                f"mentee {mentee_id} already has an open match {programme.taken[mentee_id]}:"
+                " end or decline it first"
+            )
+        found = self._fetch(pool.members_to_fetch(programme))
+        for pid in (mentee_id, mentor_id):
+            if pid not in found:
+                raise NotFound(f"participant {pid} not found at enrolment")
+        mentee = pool.mentee_candidate(found[mentee_id], programme)
+        mentor = pool.mentor_candidate(found[mentor_id], programme)
+        rules = programme.matching_rules()
+        ctx = PairContext(
+            rules,
+            ManagerChain(pool.manager_links(list(found.values()))),
+            programme.declined_pairs(),
+        )
+        checks = explain.pair_checks(mentee, mentor, ctx, frozenset(overrides))
+        load = programme.load.get(mentor_id, 0)
+        checks += (explain.capacity_check(mentor_id, load, rules.mentor_capacity),)
+        self._refuse_unless_allowed(checks, overrides)
+        score = run_round([mentee], [mentor], rules, {}, frozenset()).proposals
+        scored = score[0] if score else None
+        record = Match(
+            id=uuid4(),
+            programme_id=programme.programme_id,
+            mentee_id=mentee_id,
+            mentor_id=mentor_id,
+            origin=m.MANUAL,
+            round_id="",
+            score=scored.score if scored else 0.0,
+            breakdown=[_component(c) for c in scored.breakdown] if scored else [],
+            checks=[c.as_dict() for c in checks],
+            override_justification=justification.strip(),
+            overridden=sorted(overrides),
+            proposed_at=_now(),
+            expires_at=_in_hours(int(programme.policy["response_window_hours"])),
+        )
+        programme.take(str(record.id), mentee_id, mentor_id)
+        self.save(programme, record)
+        return record
+
+    @staticmethod
+    def _require_role(programme: MatchingProgramme, field: str, pid: str, role: str) -> None:
+        if programme.role_of(pid) != role:
+            raise ValidationFailed(
+                [FieldViolation(field, f"must be a {role} of programme {programme.programme_id}")]
+            )
+
+    @staticmethod
+    def _refuse_unless_allowed(checks: Sequence[explain.Check], overrides: Sequence[str]) -> None:
+        failed = {c.code for c in checks if not c.passed}
+        unused = [code for code in overrides if code not in failed]
+        if unused:
+            raise ValidationFailed(
+                [FieldViolation("override.constraints", f"{', '.join(unused)} did not fail")]
+            )
+        blocking = explain.blocking(checks)
+        if blocking:
+            overridable = [c for c in blocking if c.code in explain.OVERRIDABLE]
+            hint = " (override with a justification)" if overridable == blocking else ""
+            sentences = "; ".join(c.explanation for c in blocking)
+            raise IllegalTransition(f"the pair fails: {sentences}{hint}")
+
+    # -- answers and ends ----------------------------------------------------------------
+    def respond(
+        self,
+        match_id: str,
+        participant_id: str,
+        accept: bool,
+        reason: str = "",
+        expected_version: int = 0,
+    ) -> Match:
+        v = Violations()
+        if not accept:
+            policy.check_reason(v, "reason", reason)
+        v.raise_if_any()
+        record = self.match(match_id)
+        expect_version(record, expected_version, "match")
+        if accept:
+            if record.accept(participant_id, _now()):
+                self.save(record)
+            return record
+        record.decline(participant_id, reason.strip(), _now())
+        programme = self.programme(str(record.programme_id))
+        programme.release(str(record.id), record.mentee_id, record.mentor_id, True)
+        self.save(programme, record)
+        return record
+
+    def end_match(
+        self, match_id: str, outcome: str, reason: str = "", expected_version: int = 0
+    ) -> Match:
+        v = Violations()
+        v.check(outcome in (m.COMPLETED, m.DISSOLVED), "outcome", "must be completed or dissolved")
+        policy.check_reason(v, "reason", reason, required=outcome == m.DISSOLVED)
+        v.raise_if_any()
+        record = self.match(match_id)
+        expect_version(record, expected_version, "match")
+        record.end(outcome, reason.strip(), _now())
+        programme = self.programme(str(record.programme_id))
+        programme.release(str(record.id), record.mentee_id, record.mentor_id, False)
+        self.save(programme, record)
+        return record
+
+    def expire_due(self, now: datetime) -> int:
+        """Expire every proposal past its response window, each exactly once.
+
+        Restart-safe: due proposals are found in the store (read model), and an
+        expiry is an event of the match, so a restarted or second checker finds
+        nothing left to do, and a checker racing an answer loses on the version.
+        Returns how many this call expired.
+        """
+        stamp = _stamp(now)
+        due = self.query(lambda model: model.due_proposals(stamp))
+        expired = 0
+        ctx = current()
+        with acting_as(RequestContext(EXPIRY_ACTOR, ctx.correlation_id, ctx.causation_id)):
+            for match_id in due:
+                record = self.match(match_id)
+                if not record.expire(stamp):
+                    continue
+                programme = self.programme(str(record.programme_id))
+                programme.release(str(record.id), record.mentee_id, record.mentor_id, True)
+                try:
+                    self.save(programme, record)
+                except ConcurrencyConflict:
+                    continue  # answered, or expired by another replica: next pass
+                expired += 1
+        return expired
+
+    # -- consumed upstream facts ------------------------------------------------------------
+    def close_open_matches(
+        self, programme: MatchingProgramme, participant_id: str, cause: str
+    ) -> list[Match]:
+        """Cancel or dissolve the participant's open matches; release their places."""
+        closed = []
+        for match_id in self.query(lambda model: model.open_match_ids(participant_id)):
+            record = self.match(match_id)
+            if record.close_for(cause, _now()):
+                programme.release(str(record.id), record.mentee_id, record.mentor_id, False)
+                closed.append(record)
+        return closed
+
+    def erase_participant(self, participant_id: str) -> None:
+        """Crypto-shred the explanations and reasons of every match they were in."""
+        for match_id in self.query(lambda model: model.match_ids_of(participant_id)):
+            self.keys.destroy(match_id)
+        self.keys.destroy(participant_id)
+
+    # -- queries ----------------------------------------------------------------------------
+    def pool_counts(self, programme_id: str) -> tuple[MatchingProgramme, dict[str, int]]:
+        programme = self.programme(programme_id)
+        return programme, programme.pool_counts()
+
+    def matches(
+        self, programme_id: str = "", participant_id: str = "", status: str = ""
+    ) -> list[dict[str, Any]]:
+        v = Violations()
+        v.check(
+            bool(programme_id) != bool(participant_id),
+            "programme_id",
+            "give exactly one of programme_id and participant_id",
+        )
+        v.check(not status or status in m.STATUSES, "status", "is not a match status")
+        v.raise_if_any()
+        if programme_id:
+            pid = str(self.programme(programme_id).programme_id)
+            return self.query(lambda model: model.matches_of_programme(pid, status))
+        parse_id("participant_id", participant_id)
+        return self.query(lambda model: model.matches_of_participant(participant_id, status))
+
+    def rounds(self, programme_id: str) -> list[dict[str, Any]]:
+        pid = str(self.programme(programme_id).programme_id)
+        return self.query(lambda model: model.rounds_of(pid))
+
+    def unmatched(self, programme_id: str) -> list[dict[str, Any]]:
+        """Waiting mentees with the latest round's reasons (none if never considered)."""
+        programme = self.programme(programme_id)
+        waiting = programme.waiting_mentees()
+        return self.query(lambda model: [model.unmatched_reasons(pid) for pid in waiting])
+
+    def export_participant(self, participant_id: str) -> dict[str, Any]:
+        """Everything matching holds about one participant (GDPR art. 15/20)."""
+        parse_id("participant_id", participant_id)
+        ids = self.query(lambda model: model.match_ids_of(participant_id))
+        if not ids:
+            raise NotFound(f"participant {participant_id} has no matches")
+        return {
+            "service": self.name,
+            "participant_id": participant_id,
+            "matches": [
+                {"match_id": match_id, "history": self.event_history(UUID(match_id))}
+                for match_id in ids
+            ],
+        }
+
+
+def _component(component: Any) -> dict[str, Any]:
+    return {
+        "name": component.name,
+        "value": component.value,
+        "weight": component.weight,
+        "contribution": component.contribution,
+    }
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _now() -> str:
+    return _stamp(datetime.now(UTC))
+
+
+def _in_hours(hours: int) -> str:
+    return _stamp(datetime.now(UTC) + timedelta(hours=hours))
