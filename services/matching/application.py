@@ -343,7 +343,7 @@ class MatchingApplication(ServiceApplication):
             return record
         record.decline(participant_id, reason.strip(), _now())
         programme = self.programme(str(record.programme_id))
-        programme.release(str(record.id), record.mentee_id, record.mentor_id, True)
+        programme.release(str(record.id), record.mentee_id, record.mentor_id, m.DECLINED)
         self.save(programme, record)
         return record
 
@@ -358,7 +358,7 @@ class MatchingApplication(ServiceApplication):
         expect_version(record, expected_version, "match")
         record.end(outcome, reason.strip(), _now())
         programme = self.programme(str(record.programme_id))
-        programme.release(str(record.id), record.mentee_id, record.mentor_id, False)
+        programme.release(str(record.id), record.mentee_id, record.mentor_id, outcome)
         self.save(programme, record)
         return record
 
@@ -380,7 +380,7 @@ class MatchingApplication(ServiceApplication):
                 if not record.expire(stamp):
                     continue
                 programme = self.programme(str(record.programme_id))
-                programme.release(str(record.id), record.mentee_id, record.mentor_id, True)
+                programme.release(str(record.id), record.mentee_id, record.mentor_id, m.EXPIRED)
                 try:
                     self.save(programme, record)
                 except ConcurrencyConflict:
@@ -397,7 +397,7 @@ class MatchingApplication(ServiceApplication):
         for match_id in self.query(lambda model: model.open_match_ids(participant_id)):
             record = self.match(match_id)
             if record.close_for(cause, _now()):
-                programme.release(str(record.id), record.mentee_id, record.mentor_id, False)
+                programme.release(str(record.id), record.mentee_id, record.mentor_id, m.CANCELLED)
                 closed.append(record)
         return closed
 

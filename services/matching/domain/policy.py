@@ -36,7 +36,7 @@ class PolicyChange:
         new = dict(policy)
         if self.weights is not None:
             _check_weights(v, self.weights)
-            new["weights"] = {name: float(self.weights[name]) for name in WEIGHT_NAMES}
+            new["weights"] = {name: float(self.weights.get(name, 0.0)) for name in WEIGHT_NAMES}
         for name, bounds in (
             ("target_age_gap_years", TARGET_GAP_RANGE),
             ("min_weekly_overlap_minutes", OVERLAP_RANGE),

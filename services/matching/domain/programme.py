@@ -48,6 +48,11 @@ def default_rules() -> dict[str, Any]:
     return {"min_age_gap_years": 10, "mentor_capacity": 1, "same_department_allowed": False}
 
 
+#: Release outcomes after which the pair is never proposed again.
+EXCLUDING = ("declined", "expired", "dissolved", "completed")
+COMPLETED_OUTCOME = "completed"
+
+
 def pair_key(mentee_id: str, mentor_id: str) -> str:
     return f"{mentee_id}/{mentor_id}"
 
@@ -76,6 +81,8 @@ class MatchingProgramme(Aggregate):
         #: "mentee/mentor" -> match id, for every pair declined or expired:
         #: never proposed again (a dict, not a set, so snapshots stay JSON)
         self.declined: dict[str, str] = {}
+        #: mentee id -> match id, for mentees whose mentorship completed
+        self.completed: dict[str, str] = {}
         self.rounds = 0
 
     # -- pool ------------------------------------------------------------------------
@@ -169,11 +176,13 @@ class MatchingProgramme(Aggregate):
         match_id: str
         mentee_id: str
         mentor_id: str
-        declined: bool
+        outcome: str  # declined | expired | cancelled | dissolved | completed
 
     @event(PairReleased)
-    def release(self, match_id: str, mentee_id: str, mentor_id: str, declined: bool) -> None:
-        """Free both; a declined (or expired) pair is never proposed again."""
+    def release(self, match_id: str, mentee_id: str, mentor_id: str, outcome: str) -> None:
+        """Free the mentor's place. A declined, expired or dissolved pair is never
+        proposed again; a mentee whose match completed is done with the programme;
+        a cancelled match (a side left) changes nothing else."""
         if self.taken.get(mentee_id) == match_id:
             del self.taken[mentee_id]
             left = self.load.get(mentor_id, 0) - 1
@@ -181,8 +190,10 @@ class MatchingProgramme(Aggregate):
                 self.load[mentor_id] = left
             else:
                 self.load.pop(mentor_id, None)
-        if declined:
+        if outcome in EXCLUDING:
             self.declined[pair_key(mentee_id, mentor_id)] = match_id
+        if outcome == COMPLETED_OUTCOME:
+            self.completed[mentee_id] = match_id
 
     # -- reading -------------------------------------------------------------------------
     def role_of(self, participant_id: str) -> str:
@@ -200,7 +211,9 @@ class MatchingProgramme(Aggregate):
 
     def waiting_mentees(self) -> list[str]:
         """Active mentees with no open proposal or match: the next round's cohort."""
-        return [pid for pid in self.ids(MENTEE) if pid not in self.taken]
+        return [
+            pid for pid in self.ids(MENTEE) if pid not in self.taken and pid not in self.completed
+        ]
 
     def declined_pairs(self) -> frozenset[tuple[str, str]]:
         pairs = (key.split("/", 1) for key in self.declined)
@@ -221,7 +234,7 @@ class MatchingProgramme(Aggregate):
         mentors = self.ids(MENTOR)
         certified = [m for m in mentors if self.members[m]["certified"]]
         mentees = self.ids(MENTEE)
-        proposed_or_matched = [m for m in mentees if m in self.taken]
+        proposed_or_matched = [m for m in mentees if m in self.taken or m in self.completed]
         capacity = int(self.rules["mentor_capacity"])
         free = sum(max(0, capacity - self.load.get(m, 0)) for m in certified)
         return {
