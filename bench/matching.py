@@ -67,7 +67,13 @@ from revmentor.matching.domain.candidates import (
 )
 from revmentor.matching.domain.round import RoundResult, run_round
 from revmentor.matching.domain.scoring import score_pair, score_units
-from revmentor.matching.domain.solver import exact_dense_assignment, greedy_first_come
+from revmentor.matching.domain.solver import (
+    PRUNE_ABOVE_PAIRS,
+    candidate_mask,
+    exact_dense_assignment,
+    greedy_first_come,
+    optimal_assignment,
+)
 
 IntArray = npt.NDArray[np.int64]
 Pairs = list[tuple[int, int]]
@@ -284,16 +290,20 @@ class RecordingSolver:
     """Wraps ``run_round``'s default solver: times it and, if asked, keeps the
     feasible scored pairs it was given (the exact input of the assignment)."""
 
-    def __init__(self, record: bool) -> None:
+    def __init__(self, record: bool, keep: bool = False) -> None:
         default = inspect.signature(run_round).parameters["solver"].default
         self.inner: Solver = default
         self.record = record
+        #: keep references (no copy) to the inputs, for the pruning-loss check
+        self.keep = keep
         self.inputs: tuple[IntArray, IntArray, IntArray, IntArray] | None = None
         self.seconds = 0.0
 
     def __call__(self, rows: IntArray, cols: IntArray, units: IntArray, cap: IntArray) -> Pairs:
         if self.record:
             self.inputs = (rows.copy(), cols.copy(), units.copy(), cap.copy())
+        elif self.keep:
+            self.inputs = (rows, cols, units, cap)
         started = time.perf_counter()
         pairs = self.inner(rows, cols, units, cap)
         self.seconds += time.perf_counter() - started
@@ -442,7 +452,7 @@ def child(n_mentees: int, n_mentors: int, seed: int) -> dict[str, Any]:
     started = time.perf_counter()
     cohort = generate_cohort(n_mentees, n_mentors, seed)
     generate_seconds = time.perf_counter() - started
-    solver = RecordingSolver(record=False)
+    solver = RecordingSolver(record=False, keep=True)
     gc.collect()
     before_peak = _peak_mb()
     reset = _reset_peak()
@@ -467,7 +477,32 @@ def child(n_mentees: int, n_mentors: int, seed: int) -> dict[str, Any]:
         "unmatched": len(result.unmatched),
         "score": result.total_score_units / 1e6,
         "certified_mentors": cohort.shape["certified_mentors"],
+        **pruning_loss(solver, result),
     }
+
+
+def pruning_loss(solver: RecordingSolver, result: RoundResult) -> dict[str, Any]:
+    """What candidate pruning cost, measured after the timed round: the same
+    feasible pairs solved unpruned (the exact optimum) against the round's pairs."""
+    assert solver.inputs is not None
+    rows, cols, units, cap = solver.inputs
+    out: dict[str, Any] = {"feasible_pairs": len(rows), "pruned": len(rows) > PRUNE_ABOVE_PAIRS}
+    if not out["pruned"]:
+        return out
+    kept = int(candidate_mask(rows, cols, units, cap).sum())
+    started = time.perf_counter()
+    exact = optimal_assignment(rows, cols, units, cap)
+    exact_seconds = time.perf_counter() - started
+    matched, score = _totals(exact, rows, cols, units)
+    out.update(
+        kept_pairs=kept,
+        unpruned_seconds=round(exact_seconds, 3),
+        unpruned_matched=matched,
+        unpruned_score=score / 1e6,
+        matched_loss=matched - result.matched_count,
+        score_ratio=round(result.total_score_units / score, 6) if score else None,
+    )
+    return out
 
 
 def measure_in_child(n_mentees: int, n_mentors: int, seed: int = SEED) -> dict[str, Any]:
@@ -547,7 +582,17 @@ def _scale_line(row: dict[str, Any]) -> str:
         f"{_label((row['mentees'], row['mentors']))}: {row['seconds']:.2f} s"
         f" (solver {row['solver_seconds']:.2f} s), peak RSS {row['peak_rss_mb']:.0f} MB"
         f" (+{row['round_peak_delta_mb']:.0f} MB during the round),"
-        f" matched {row['matched']}"
+        f" matched {row['matched']}{_loss_note(row)}"
+    )
+
+
+def _loss_note(row: dict[str, Any]) -> str:
+    if not row.get("pruned"):
+        return ""
+    return (
+        f"; pruned {row['feasible_pairs']:,} -> {row['kept_pairs']:,} pairs: "
+        f"{row['matched_loss']} fewer matched, score x{row['score_ratio']} of the unpruned "
+        f"optimum (which took {row['unpruned_seconds']:.1f} s to solve)"
     )
 
 
@@ -678,6 +723,8 @@ def print_section(section: dict[str, Any]) -> None:
             f"{row['peak_rss_mb']:>9.0f}{row['round_peak_delta_mb']:>11.0f}"
             f"{row['matched']:>9,}{verdict}"
         )
+        if row.get("pruned"):
+            print(f"{'':<12}{_loss_note(row).lstrip('; ')}")
     print(f"(memory: {section['memory_method']})")
 
 

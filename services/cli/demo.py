@@ -237,3 +237,67 @@ def _wait_for_record(
                 emit(f"demo training: no training record for {participant_id} yet; skipped")
                 return None
         time.sleep(0.2)
+
+
+DEMO_MENTEES = sum(1 for person in PEOPLE if person[1] == "mentee")
+#: Demo proposals accepted by both sides, so the demo shows confirmed matches
+#: next to proposals still waiting for answers.
+CONFIRMED_MATCHES = 3
+
+
+def match(enrolment: Any, matching: Any, token: str, timeout: float = 60.0) -> str:
+    """Run the demo programme's first matching round and confirm a few matches.
+
+    Waits (bounded by ``timeout``) until matching's pool has caught up with
+    the enrolment and training events (every mentee in, every certified mentor
+    certified), then runs one round and accepts the first proposals on both
+    sides (as an administrator would on the participants' behalf).
+    """
+    from revmentor.matching.v1 import matching_pb2 as mpb
+
+    metadata = (("authorization", f"Bearer {token}"),)
+    programmes = enrolment.ListProgrammes(
+        pb.ListProgrammesRequest(page_size=100), timeout=timeout, metadata=metadata
+    )
+    programme = next(p for p in programmes.programmes if p.name == NAME)
+    pid = programme.programme_id
+    if not _wait_for_pool(matching, mpb, pid, metadata, time.monotonic() + timeout):
+        emit("demo matching: the candidate pool did not fill in time; no round run")
+        return "; matching: no round (pool not ready)"
+    round_ = matching.RunRound(
+        mpb.RunRoundRequest(programme_id=pid), timeout=timeout, metadata=metadata
+    )
+    confirmed = 0
+    for proposal in round_.proposals[:CONFIRMED_MATCHES]:
+        for participant in (proposal.mentee_id, proposal.mentor_id):
+            answer = matching.RespondToProposal(
+                mpb.RespondToProposalRequest(
+                    match_id=proposal.match_id,
+                    participant_id=participant,
+                    decision=mpb.DECISION_ACCEPT,
+                ),
+                timeout=timeout,
+                metadata=metadata,
+            )
+        confirmed += answer.status == mpb.MATCH_STATUS_CONFIRMED
+    return (
+        f"; matching: round {round_.round_number} proposed {round_.proposed} pairs "
+        f"({len(round_.unmatched)} mentees unmatched, with reasons), {confirmed} confirmed"
+    )
+
+
+def _wait_for_pool(matching: Any, mpb: Any, pid: str, metadata: Any, deadline: float) -> bool:
+    import grpc
+
+    while time.monotonic() < deadline:
+        try:
+            pool = matching.GetCandidatePool(
+                mpb.GetCandidatePoolRequest(programme_id=pid), timeout=5, metadata=metadata
+            )
+            if pool.mentees == DEMO_MENTEES and pool.certified_mentors == TRAINED_MENTORS:
+                return True
+        except grpc.RpcError as error:
+            if error.code() != grpc.StatusCode.NOT_FOUND:  # type: ignore[attr-defined]
+                raise
+        time.sleep(0.2)
+    return False

@@ -140,6 +140,30 @@ def service_env(var: Path) -> dict[str, str]:
     }
 
 
+#: How long a development service token lives; ``revmentor up`` re-mints well before.
+SERVICE_TOKEN_SECONDS = 24 * 3600
+
+
+def write_service_token(var: Path, service: str) -> Path:
+    """(Re)write ``var/secrets/<service>.token``: the service's own identity for
+    service-to-service calls (role ``service``, claim ``service``), read by
+    :class:`revmentor.kernel.credentials.ServiceToken`. Replaced atomically, so
+    a reader never sees half a token; the service picks the new one up by mtime.
+    """
+    directory = secrets_dir(var)
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    token = load(var).mint(
+        f"service:{service}", roles=["service"], ttl=SERVICE_TOKEN_SECONDS, service=service
+    )
+    path = directory / f"{service}.token"
+    partial = directory / f".{service}.token.partial"
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(token + "\n")
+    partial.replace(path)
+    return path
+
+
 def tool_token(var: Path, sub: str) -> str | None:
     """A short-lived admin token for a tool (seed, import), if the dev key exists."""
     if not (secrets_dir(var) / KEY_FILE).exists():

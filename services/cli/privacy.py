@@ -25,6 +25,8 @@ from revmentor.cli.up import available_services
 from revmentor.enrolment.v1 import enrolment_pb2 as enrolment_pb
 from revmentor.enrolment.v1 import enrolment_pb2_grpc as enrolment_grpc
 from revmentor.kernel.tls import secure_channel
+from revmentor.matching.v1 import matching_pb2 as matching_pb
+from revmentor.matching.v1 import matching_pb2_grpc as matching_grpc
 from revmentor.training.v1 import training_pb2 as training_pb
 from revmentor.training.v1 import training_pb2_grpc as training_grpc
 
@@ -44,6 +46,13 @@ EXPORTERS: dict[str, Exporter] = {
         channel
     ).ExportParticipantData(
         training_pb.ExportParticipantDataRequest(participant_id=pid),
+        metadata=metadata,
+        timeout=30,
+    ),
+    "matching": lambda channel, pid, metadata: matching_grpc.MatchingServiceStub(
+        channel
+    ).ExportParticipantData(
+        matching_pb.ExportParticipantDataRequest(participant_id=pid),
         metadata=metadata,
         timeout=30,
     ),

@@ -9,10 +9,13 @@
    ``REVMENTOR_<SERVICE>_ADDR`` of every service; its output is shown with its
    name in front and kept in ``var/log/<service>.log``. Services trust the
    development signing key, made once under ``var/secrets/`` (see
-   :mod:`revmentor.cli.devkeys`; ``revmentor token`` mints tokens with it).
+   :mod:`revmentor.cli.devkeys`; ``revmentor token`` mints tokens with it),
+   and each has its own service token (``REVMENTOR_<SERVICE>_TOKEN_FILE``,
+   re-minted hourly) for calls to other services.
 4. Each must report SERVING on gRPC health within 60 s.
 5. An empty platform gets the demo programme (not with ``--no-seed`` or
-   ``REVMENTOR_SEED=0``).
+   ``REVMENTOR_SEED=0``): enrolled, five mentors certified, one matching round
+   run and its first proposals accepted by both sides.
 6. The endpoints are printed and written to ``var/run/endpoints.json``.
 
 Ctrl-C or SIGTERM stops the services (SIGTERM, up to 15 s, then SIGKILL), then
@@ -50,12 +53,14 @@ from revmentor.kernel.natsserver import LocalNatsServer, free_port
 from revmentor.kernel.settings import DEFAULT_PORTS
 from revmentor.kernel.streams import SERVICES, declare_streams
 from revmentor.kernel.tls import secure_channel
+from revmentor.matching.v1.matching_pb2_grpc import MatchingServiceStub
 from revmentor.training.v1.training_pb2_grpc import TrainingServiceStub
 
 NATS_PORT = 4222
 HEALTH_TIMEOUT = 60.0
 STOP_TIMEOUT = 15.0
 LOG_TAIL = 30
+TOKEN_REFRESH_SECONDS = 3600.0
 WIDTH = max(len(name) for name in (*SERVICES, "nats", "up"))
 
 
@@ -295,6 +300,8 @@ class Platform:
         log_dir.mkdir(parents=True, exist_ok=True)
         for service in services:
             child_env = {**env, f"{service.upper()}_GRPC_PORT": str(ports[service])}
+            token_file = devkeys.write_service_token(self.var, service)
+            child_env[f"REVMENTOR_{service.upper()}_TOKEN_FILE"] = str(token_file)
             if self.nats_users:  # each service gets its own NATS user, and only its own
                 child_env.update(self.nats_users.users[service].env())
             process = subprocess.Popen(
@@ -364,6 +371,10 @@ class Platform:
                 if training is not None:
                     with secure_channel(training.address) as training_channel:
                         summary += demo.train(stub, TrainingServiceStub(training_channel), token)
+                matching = next((c for c in self.children if c.name == "matching"), None)
+                if matching is not None and training is not None:
+                    with secure_channel(matching.address) as matching_channel:
+                        summary += demo.match(stub, MatchingServiceStub(matching_channel), token)
                 say(summary)
         except grpc.RpcError as error:
             say(
@@ -387,8 +398,17 @@ class Platform:
         say(f"endpoints in {self.endpoints}; Ctrl-C stops everything")
 
     def _watch(self) -> int:
-        """Until a signal (exit 0) or a process dying on its own (exit 1)."""
+        """Until a signal (exit 0) or a process dying on its own (exit 1).
+
+        Service tokens are re-minted every :data:`TOKEN_REFRESH_SECONDS`, long
+        before they expire; the services read the new file on their next call.
+        """
+        refreshed = time.monotonic()
         while not self.stopping.wait(0.25):
+            if time.monotonic() - refreshed > TOKEN_REFRESH_SECONDS:
+                for child in self.children:
+                    devkeys.write_service_token(self.var, child.name)
+                refreshed = time.monotonic()
             for child in self.children:
                 if not child.running():
                     say(

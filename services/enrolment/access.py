@@ -28,53 +28,48 @@ from revmentor.enrolment.domain.participant import Participant
 from revmentor.kernel.auth import (
     ADMIN,
     AUDITOR,
-    MENTEE,
-    MENTOR,
-    PROGRAMME_MANAGER,
+    MANAGERS,
+    PARTICIPANTS,
+    READERS,
     SERVICE,
     UNSCOPED_ROLES,
     AccessDenied,
+    AccessTable,
     Principal,
-    granted_roles,
     manages_programme,
 )
 from revmentor.kernel.errors import NotFound, shown
 
-_MANAGE = frozenset({ADMIN, PROGRAMME_MANAGER})
-_SELF = frozenset({MENTOR, MENTEE})
-_READ_ALL = frozenset({ADMIN, PROGRAMME_MANAGER, AUDITOR, SERVICE})
-
 #: RPC method -> roles allowed to call it (deny by default).
 POLICY: Mapping[str, frozenset[str]] = {
-    "CreateProgramme": _MANAGE,
-    "GetProgramme": _READ_ALL | _SELF,
-    "ListProgrammes": _READ_ALL | _SELF,
-    "OpenEnrolment": _MANAGE,
-    "CloseEnrolment": _MANAGE,
-    "LaunchProgramme": _MANAGE,
-    "CloseProgramme": _MANAGE,
-    "EnrolParticipant": _MANAGE | _SELF,
-    "UpdateProfile": _MANAGE | _SELF,
-    "WithdrawParticipant": _MANAGE | _SELF,
-    "GetParticipant": _READ_ALL | _SELF,
-    "FindParticipant": _READ_ALL | _SELF,
-    "ListParticipants": _READ_ALL,
+    "CreateProgramme": MANAGERS,
+    "GetProgramme": READERS | PARTICIPANTS,
+    "ListProgrammes": READERS | PARTICIPANTS,
+    "OpenEnrolment": MANAGERS,
+    "CloseEnrolment": MANAGERS,
+    "LaunchProgramme": MANAGERS,
+    "CloseProgramme": MANAGERS,
+    "EnrolParticipant": MANAGERS | PARTICIPANTS,
+    "UpdateProfile": MANAGERS | PARTICIPANTS,
+    "WithdrawParticipant": MANAGERS | PARTICIPANTS,
+    "GetParticipant": READERS | PARTICIPANTS,
+    "FindParticipant": READERS | PARTICIPANTS,
+    "ListParticipants": READERS,
     # personal attributes for matching/scheduling: not for people, who use GetParticipant
     "GetMatchingAttributes": frozenset({ADMIN, SERVICE}),
-    "EraseParticipant": _MANAGE,
-    "ExportParticipantData": _MANAGE | _SELF | {AUDITOR},
+    "EraseParticipant": MANAGERS,
+    "ExportParticipantData": MANAGERS | PARTICIPANTS | {AUDITOR},
 }
 
 
-def acting_roles(principal: Principal, rpc: str) -> frozenset[str]:
-    """The caller's roles that this service's table grants for ``rpc``."""
-    return granted_roles(principal, POLICY, rpc)
+TABLE = AccessTable(POLICY)
+acting_roles = TABLE.roles
 
 
 def may_see_programme(principal: Principal, rpc: str, programme_id: str) -> bool:
     """Programmes are not personal: people see all; a manager only their own."""
     roles = acting_roles(principal, rpc)
-    return bool(roles & (UNSCOPED_ROLES | _SELF)) or manages_programme(
+    return bool(roles & (UNSCOPED_ROLES | PARTICIPANTS)) or manages_programme(
         principal, roles, programme_id
     )
 
@@ -89,7 +84,7 @@ def may_see_participant(principal: Principal, rpc: str, participant: Participant
     roles = acting_roles(principal, rpc)
     if roles & UNSCOPED_ROLES or manages_programme(principal, roles, str(participant.programme_id)):
         return True
-    return bool(roles & _SELF) and participant.employee_id == principal.employee_id
+    return bool(roles & PARTICIPANTS) and participant.employee_id == principal.employee_id
 
 
 def require_programme(principal: Principal, rpc: str, programme_id: str, manage: bool) -> None:
@@ -118,7 +113,7 @@ def require_enrolment(principal: Principal, programme_id: str, employee_id: str,
     roles = acting_roles(principal, "EnrolParticipant")
     if ADMIN in roles or manages_programme(principal, roles, programme_id):
         return
-    if roles & _SELF:
+    if roles & PARTICIPANTS:
         if employee_id != principal.employee_id:
             raise AccessDenied("mentors and mentees may enrol only themselves")
         if role not in roles:

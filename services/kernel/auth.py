@@ -348,3 +348,36 @@ def granted_roles(
 def manages_programme(principal: Principal, roles: frozenset[str], programme_id: str) -> bool:
     """A programme manager acting within a programme listed in their token."""
     return PROGRAMME_MANAGER in roles and programme_id in principal.programmes
+
+
+#: Role groups the services' tables are written with.
+MANAGERS = frozenset({ADMIN, PROGRAMME_MANAGER})
+PARTICIPANTS = frozenset({MENTOR, MENTEE})
+READERS = frozenset({ADMIN, PROGRAMME_MANAGER, AUDITOR, SERVICE})
+
+
+class AccessTable:
+    """A service's role table (RPC -> roles) and the questions every service
+    asks of it before the object-level rule of the handler."""
+
+    def __init__(self, policy: Mapping[str, frozenset[str]]) -> None:
+        self.policy = policy
+
+    def roles(self, principal: Principal, rpc: str) -> frozenset[str]:
+        """The caller's roles that the table grants for ``rpc``."""
+        return granted_roles(principal, self.policy, rpc)
+
+    def acts_in_programme(self, principal: Principal, rpc: str, programme_id: str) -> bool:
+        """Admin, auditor and services everywhere; a manager in their programmes."""
+        roles = self.roles(principal, rpc)
+        return bool(roles & UNSCOPED_ROLES) or manages_programme(principal, roles, programme_id)
+
+    def acts_for_self(self, principal: Principal, rpc: str) -> bool:
+        """The table grants the caller ``rpc`` as a mentor or mentee (own data only)."""
+        return bool(self.roles(principal, rpc) & PARTICIPANTS)
+
+    def needs_ownership(self, principal: Principal, rpc: str, programme_id: str) -> bool:
+        """True when only "it is the caller's own" could let them act on it."""
+        if self.acts_in_programme(principal, rpc, programme_id):
+            return False
+        return self.acts_for_self(principal, rpc)

@@ -12,7 +12,8 @@ the roles the table grants *for this RPC* only.
     auditor            read-only
     mentor, mentee     their own record only (read, start a module) and curricula;
                        training does not know employee ids, so "own" is asked of
-                       enrolment with the caller's own token (see ownership.py)
+                       enrolment with the caller's own token
+                       (see revmentor.kernel.ownership)
 
 A record the caller may not see is reported exactly as a missing one
 (NOT_FOUND, same message), so ids cannot be probed.
@@ -23,65 +24,50 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from revmentor.kernel.auth import (
-    ADMIN,
-    AUDITOR,
-    MENTEE,
-    MENTOR,
-    PROGRAMME_MANAGER,
+    MANAGERS,
+    PARTICIPANTS,
+    READERS,
     SERVICE,
-    UNSCOPED_ROLES,
+    AccessTable,
     Principal,
-    granted_roles,
-    manages_programme,
 )
 from revmentor.kernel.errors import NotFound
 
-_MANAGE = frozenset({ADMIN, PROGRAMME_MANAGER})
-_SELF = frozenset({MENTOR, MENTEE})
-_READ_ALL = frozenset({ADMIN, PROGRAMME_MANAGER, AUDITOR, SERVICE})
 #: Facilitation: an LMS or workshop tool (service identity) records results.
-_FACILITATE = _MANAGE | {SERVICE}
+_FACILITATE = MANAGERS | {SERVICE}
 
 #: RPC method -> roles allowed to call it (deny by default).
 POLICY: Mapping[str, frozenset[str]] = {
-    "DefineCurriculum": _MANAGE,
-    "GetCurriculum": _READ_ALL | _SELF,
-    "SetTrainingDeadline": _MANAGE,
-    "StartModule": _FACILITATE | _SELF,
+    "DefineCurriculum": MANAGERS,
+    "GetCurriculum": READERS | PARTICIPANTS,
+    "SetTrainingDeadline": MANAGERS,
+    "StartModule": _FACILITATE | PARTICIPANTS,
     "CompleteModule": _FACILITATE,
     "RecordAttendance": _FACILITATE,
-    "WaiveModule": _MANAGE,
-    "RevokeCertification": _MANAGE,
-    "RequestRecertification": _MANAGE,
-    "GetTrainingRecord": _READ_ALL | _SELF,
-    "GetProgrammeReadiness": _READ_ALL,
-    "ListCertifiedMentors": _READ_ALL,
-    "ExportParticipantData": _READ_ALL | _SELF,
+    "WaiveModule": MANAGERS,
+    "RevokeCertification": MANAGERS,
+    "RequestRecertification": MANAGERS,
+    "GetTrainingRecord": READERS | PARTICIPANTS,
+    "GetProgrammeReadiness": READERS,
+    "ListCertifiedMentors": READERS,
+    "ExportParticipantData": READERS | PARTICIPANTS,
 }
 
 
-def acting_roles(principal: Principal, rpc: str) -> frozenset[str]:
-    """The caller's roles that this service's table grants for ``rpc``."""
-    return granted_roles(principal, POLICY, rpc)
+TABLE = AccessTable(POLICY)
+acting_roles = TABLE.roles
 
 
-def may_act_in_programme(principal: Principal, rpc: str, programme_id: str) -> bool:
-    """Admin, auditor and services everywhere; a manager in their programmes."""
-    roles = acting_roles(principal, rpc)
-    return bool(roles & UNSCOPED_ROLES) or manages_programme(principal, roles, programme_id)
+may_act_in_programme = TABLE.acts_in_programme
 
 
 def may_see_curriculum(principal: Principal, rpc: str, programme_id: str) -> bool:
     """Curricula are not personal: participants read every programme's."""
     roles = acting_roles(principal, rpc)
-    return bool(roles & _SELF) or may_act_in_programme(principal, rpc, programme_id)
+    return bool(roles & PARTICIPANTS) or may_act_in_programme(principal, rpc, programme_id)
 
 
-def needs_ownership(principal: Principal, rpc: str, programme_id: str) -> bool:
-    """True when only "it is the caller's own record" could let them act on it."""
-    if may_act_in_programme(principal, rpc, programme_id):
-        return False
-    return bool(acting_roles(principal, rpc) & _SELF)
+needs_ownership = TABLE.needs_ownership
 
 
 def require_programme(principal: Principal, rpc: str, programme_id: str) -> None:
@@ -100,6 +86,6 @@ def require_record(
     """
     if may_act_in_programme(principal, rpc, programme_id):
         return
-    if own and acting_roles(principal, rpc) & _SELF:
+    if own and acting_roles(principal, rpc) & PARTICIPANTS:
         return
     raise NotFound(f"training record of participant {participant_id} not found")

@@ -3,7 +3,8 @@
 Store work runs in a worker thread. The interceptor has authenticated the
 caller and checked the role table (:data:`access.POLICY`); each handler then
 applies the object-level rule for what it loads. For a mentor or mentee the
-question "is this record yours?" goes to enrolment (:mod:`.ownership`).
+question "is this record yours?" goes to enrolment
+(:mod:`revmentor.kernel.ownership`).
 """
 
 from __future__ import annotations
@@ -16,14 +17,12 @@ from typing import Any, TypeVar
 
 import grpc
 
-from revmentor.kernel import context
-from revmentor.kernel.auth import AccessDenied, Principal
+from revmentor.kernel.ownership import EnrolmentUnavailable, OwnershipCheck, authorization, caller
 from revmentor.kernel.paging import page
 from revmentor.training import access
 from revmentor.training import mapping as m
 from revmentor.training.application import TrainingApplication
 from revmentor.training.domain.record import TrainingRecord
-from revmentor.training.ownership import EnrolmentUnavailable, OwnershipCheck
 from revmentor.training.v1 import training_pb2 as pb
 from revmentor.training.v1 import training_pb2_grpc as pb_grpc
 
@@ -33,27 +32,13 @@ Context = grpc.aio.ServicerContext
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["TrainingService"].full_name
 
 
-def caller() -> Principal:
-    principal = context.current().principal
-    if principal is None:
-        raise AccessDenied("no authenticated caller")
-    return principal
-
-
-def _authorization(ctx: Context) -> str:
-    for key, value in ctx.invocation_metadata() or ():
-        if key == "authorization":
-            return str(value)
-    return ""
-
-
 class TrainingServicer(pb_grpc.TrainingServiceServicer):
     #: Picked up by ``GrpcServer.add``: who may call each RPC.
     ACCESS_POLICY = access.POLICY
 
     def __init__(self, app: TrainingApplication, ownership: OwnershipCheck | None = None):
         self.app = app
-        self.ownership = ownership or OwnershipCheck()
+        self.ownership = ownership or OwnershipCheck("training")
 
     async def _run(self, work: Callable[..., T], *args: Any) -> T:
         return await asyncio.to_thread(work, *args)
@@ -72,7 +57,7 @@ class TrainingServicer(pb_grpc.TrainingServiceServicer):
         own = False
         if access.needs_ownership(principal, rpc, programme_id):
             try:
-                own = await self.ownership.owns(_authorization(ctx), str(record.participant_id))
+                own = await self.ownership.owns(authorization(ctx), str(record.participant_id))
             except EnrolmentUnavailable as error:
                 await ctx.abort(grpc.StatusCode.UNAVAILABLE, str(error))
         access.require_record(principal, rpc, programme_id, participant_id, own)

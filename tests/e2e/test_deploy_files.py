@@ -4,12 +4,13 @@
   holds the ``revmentor`` package; the runtime runs as uid 10001; hadolint passes.
 - docker-compose.yml: Docker Compose v2 resolves it (``config``), and every
   revmentor service gets the environment it needs and waits for healthy
-  dependencies.
+  dependencies; a service token (matching's) is a mounted secret, never inline.
 - deploy/nats/*.conf: load in the pinned nats-server; the single-node config,
   started for real, reports JetStream on and ``sync_interval: always``.
 - helm/revmentor: lints and renders with default values and with every service
   enabled; each Deployment has gRPC probes, a non-root read-only security context
-  and resources; every manifest passes Kubernetes schema validation (strict).
+  and resources; matching gets its service token from a Secret through a
+  projected volume; every manifest passes Kubernetes schema validation (strict).
 
 No Docker engine or cluster is needed.
 """
@@ -36,6 +37,7 @@ from typing import Any
 import pytest
 import yaml
 
+from revmentor.kernel.credentials import FALLBACK_VARIABLE, token_variable
 from revmentor.kernel.natsserver import free_port, nats_server_binary, wait_for_port
 from revmentor.kernel.settings import DEFAULT_PORTS
 
@@ -100,16 +102,26 @@ KNOWN_ENV = {
     "NATS_TLS_CA",
     "NATS_TLS_CERT",
     "NATS_TLS_KEY",
-    # service to service (training asks enrolment) and training's deadline job
+    # service to service (training and matching ask enrolment), a service's own
+    # token for those calls (kernel/credentials.py), the services' periodic jobs
     *(f"REVMENTOR_{service.upper()}_ADDR" for service in DEFAULT_PORTS),
+    *(token_variable(service) for service in DEFAULT_PORTS),
+    FALLBACK_VARIABLE,
     "TRAINING_DEADLINE_CHECK_SECONDS",
+    "MATCHING_EXPIRY_CHECK_SECONDS",
 }
+#: Every variable naming a file that holds a service's bearer token.
+TOKEN_ENV = {*(token_variable(service) for service in DEFAULT_PORTS), FALLBACK_VARIABLE}
+#: Services that call others as themselves, so cannot work without a token of their own.
+NEEDS_SERVICE_TOKEN = {"matching"}
 
 #: What an operator must provide for `docker compose config` to resolve.
 COMPOSE_REQUIRED_ENV = {
     "REVMENTOR_JWT_ISSUER": "https://idp.example.com/realms/revmentor",
     "REVMENTOR_JWKS_URL": "https://idp.example.com/realms/revmentor/certs",
     "REVMENTOR_KEK": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+    # on the host: the file compose mounts as matching's token secret
+    "REVMENTOR_MATCHING_TOKEN_FILE": "/etc/revmentor/matching.token",
 }
 #: What a service in a container cannot start (or be reached) without.
 REQUIRED_ENV = {
@@ -374,6 +386,47 @@ def test_compose_gives_every_service_the_environment_it_needs() -> None:
         assert "GRPC_PORT" in " ".join(definition["healthcheck"]["test"]), name
 
 
+def secret_path(target: str) -> str:
+    """Where compose mounts a secret with this ``target`` (relative: under /run/secrets)."""
+    return target if target.startswith("/") else f"/run/secrets/{target}"
+
+
+def test_compose_mounts_each_service_token_as_a_secret(resolved_compose: dict[str, Any]) -> None:
+    """A token is a file from a compose secret, the service's own, and only where needed."""
+    secrets = resolved_compose.get("secrets") or {}
+    with_token = set()
+    for name, (service, definition) in revmentor_services(resolved_compose).items():
+        env = definition["environment"]
+        tokens = {key: value for key, value in env.items() if key in TOKEN_ENV}
+        if not tokens:
+            continue
+        assert set(tokens) == {token_variable(service)}, f"{name}: {sorted(tokens)}"
+        mounted = {
+            secret_path(ref.get("target") or ref["source"]): ref["source"]
+            for ref in definition.get("secrets") or []
+        }
+        path = tokens[token_variable(service)]
+        assert path in mounted, f"{name}: {path} is not a mounted secret ({sorted(mounted)})"
+        source = secrets[mounted[path]]
+        assert source.get("file") == COMPOSE_REQUIRED_ENV[token_variable(service)], source
+        with_token.add(service)
+    assert with_token == NEEDS_SERVICE_TOKEN
+
+
+def test_compose_runs_matching_with_enrolment_address_and_its_token() -> None:
+    compose = compose_yaml()
+    runs = {service: definition for service, definition in revmentor_services(compose).values()}
+    assert {"enrolment", "training", "matching"} <= set(runs)
+    matching = runs["matching"]
+    env = {key: str(value) for key, value in matching["environment"].items()}
+    assert env["REVMENTOR_ENROLMENT_ADDR"] == f"enrolment:{DEFAULT_PORTS['enrolment']}"
+    assert env["REVMENTOR_MATCHING_TOKEN_FILE"] == "/run/secrets/matching-token"
+    assert matching["secrets"] == [{"source": "matching-token", "target": "matching-token"}]
+    assert "${REVMENTOR_MATCHING_TOKEN_FILE:?" in compose["secrets"]["matching-token"]["file"]
+    for service, definition in runs.items():  # every service can reach matching
+        assert definition["environment"]["REVMENTOR_MATCHING_ADDR"] == "matching:50053", service
+
+
 # -- NATS ---------------------------------------------------------------------------------
 
 
@@ -533,7 +586,9 @@ def test_default_values_render_the_services_that_exist() -> None:
         "NetworkPolicy",
     }
     deployments = of_kind(documents, "Deployment")
-    assert set(deployments) == {f"{RELEASE}-enrolment", f"{RELEASE}-training"}
+    assert set(deployments) == {
+        f"{RELEASE}-{name}" for name in ("enrolment", "training", "matching")
+    }
     assert not of_kind(documents, "HorizontalPodAutoscaler")
     container = deployments[f"{RELEASE}-training"]["spec"]["template"]["spec"]["containers"][0]
     env = {item["name"]: item.get("value") for item in container["env"]}
@@ -598,6 +653,66 @@ def test_every_deployment_is_probed_locked_down_and_sized(values: dict[str, Any]
         assert env["PERSISTENCE_MODULE"]["value"] == "eventsourcing.postgres"
         assert "secretKeyRef" in env["POSTGRES_PASSWORD"]["valueFrom"]
         assert services[name]["spec"]["ports"][0]["port"] == port
+        tokens = {key for key in env if key in TOKEN_ENV}
+        assert tokens == ({token_variable(service)} if service in NEEDS_SERVICE_TOKEN else set())
+        for key in tokens:
+            assert_token_mounted(name, pod, container, env[key]["value"])
+
+
+def assert_token_mounted(
+    name: str, pod: dict[str, Any], container: dict[str, Any], path: str
+) -> dict[str, Any]:
+    """``path`` is a file of a read-only projected Secret volume mounted whole (no
+    subPath: only then does the kubelet swap in a renewed Secret); returns its source."""
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    (mount,) = [m for m in container["volumeMounts"] if path.startswith(m["mountPath"] + "/")]
+    assert mount.get("readOnly") is True and "subPath" not in mount, (name, mount)
+    projected = volumes[mount["name"]]["projected"]
+    assert projected["defaultMode"] == 0o440, name  # group fsGroup, nobody else
+    (source,) = projected["sources"]
+    (item,) = source["secret"]["items"]
+    assert mount["mountPath"] + "/" + item["path"] == path, (name, item)
+    assert not source["secret"].get("optional"), "a pod without its token must not start"
+    secret: dict[str, Any] = source["secret"]
+    return secret
+
+
+@needs_chart_tools
+def test_matching_runs_with_its_service_token_mounted_from_a_secret() -> None:
+    documents = render()
+    deployment = of_kind(documents, "Deployment")[f"{RELEASE}-matching"]
+    pod = deployment["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    env = env_of(container)
+    assert env["REVMENTOR_ENROLMENT_ADDR"]["value"] == f"{RELEASE}-enrolment:50051"
+    assert env["MATCHING_EXPIRY_CHECK_SECONDS"]["value"] == "60"
+    path = env["REVMENTOR_MATCHING_TOKEN_FILE"]["value"]
+    secret = assert_token_mounted("matching", pod, container, path)
+    assert secret["name"] == "revmentor-matching-token"
+    assert secret["items"][0]["key"] == "token"
+    assert pod["securityContext"]["fsGroup"] == 10001  # the group that may read it
+    # The token is never an environment value nor a Secret the chart renders itself.
+    assert "valueFrom" not in env["REVMENTOR_MATCHING_TOKEN_FILE"]
+    assert not of_kind(documents, "Secret")
+
+    custom = {"services": {"matching": {"serviceToken": {"existingSecret": "idp-m", "key": "jwt"}}}}
+    deployment = of_kind(render(custom), "Deployment")[f"{RELEASE}-matching"]
+    pod = deployment["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    path = env_of(container)["REVMENTOR_MATCHING_TOKEN_FILE"]["value"]
+    secret = assert_token_mounted("matching", pod, container, path)
+    assert (secret["name"], secret["items"][0]["key"]) == ("idp-m", "jwt")
+
+
+@needs_chart_tools
+def test_chart_refuses_to_render_matching_without_its_token_secret() -> None:
+    with pytest.raises(helm.HelmError, match=r"serviceToken\.existingSecret"):
+        render({"services": {"matching": {"serviceToken": {"existingSecret": ""}}}})
+    # Without matching, no token is asked for.
+    documents = render(
+        {"services": {"matching": {"enabled": False, "serviceToken": {"existingSecret": ""}}}}
+    )
+    assert f"{RELEASE}-matching" not in of_kind(documents, "Deployment")
 
 
 @needs_chart_tools

@@ -34,6 +34,7 @@ MARKERS = {
 }
 EMPLOYEE_ID = "QUIXEMP-42"
 TRAINING: dict[str, ServiceProcess] = {}  # enrolment address -> its training process
+MATCHING: dict[str, ServiceProcess] = {}  # enrolment address -> its matching process
 
 
 def cli(service: ServiceProcess, *args: str) -> subprocess.CompletedProcess[str]:
@@ -41,6 +42,7 @@ def cli(service: ServiceProcess, *args: str) -> subprocess.CompletedProcess[str]
         **os.environ,
         "REVMENTOR_ENROLMENT_ADDR": service.address,
         "REVMENTOR_TRAINING_ADDR": TRAINING[service.address].address,
+        "REVMENTOR_MATCHING_ADDR": MATCHING[service.address].address,
         "REVMENTOR_TOKEN": service.issuer.token("admin", sub="dpo@example"),
     }
     return subprocess.run(
@@ -74,6 +76,19 @@ async def test_export_then_erase_leaves_nothing_readable(
         issuer=service.issuer,
     ).start()
     TRAINING[service.address] = training
+    token_file = tmp_path / "matching.token"
+    token_file.write_text(service.issuer.token("service", sub="svc", service="matching"))
+    matching = ServiceProcess(
+        "matching",
+        tmp_path / "var",
+        nats_server.url,
+        {
+            "REVMENTOR_ENROLMENT_ADDR": service.address,
+            "REVMENTOR_MATCHING_TOKEN_FILE": str(token_file),
+        },
+        issuer=service.issuer,
+    ).start()
+    MATCHING[service.address] = matching
     async with service.channel() as channel:
         stub = pb_grpc.EnrolmentServiceStub(channel)
         programme = await stub.CreateProgramme(
@@ -118,6 +133,7 @@ async def test_export_then_erase_leaves_nothing_readable(
     parts = json.loads(before.read_text())["services"]
     exported = parts["enrolment"]
     assert MARKERS["email"] in json.dumps(exported) and EMPLOYEE_ID in json.dumps(exported)
+    assert parts["matching"] == {"held": "nothing"}  # never proposed: matching holds nothing
     opened = parts["training"]["history"][0]
     assert opened["type"] == "TrainingRecord.Opened" and opened["envelope"]["causation_id"]
 
@@ -136,6 +152,7 @@ async def test_export_then_erase_leaves_nothing_readable(
 
     await eventually(erasure_published, what="ParticipantErased on the stream")
     assert training.stop() == 0, training.log()[-2000:]
+    assert matching.stop() == 0, matching.log()[-2000:]
     assert service.stop() == 0, service.log()[-2000:]
     await asyncio.sleep(0)  # (files are closed: the process has exited)
     needles = [v.encode() for v in [*MARKERS.values(), EMPLOYEE_ID]]

@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pytest
 
-DOC = Path(__file__).parents[2] / "docs" / "security.md"
+ROOT = Path(__file__).parents[2]
+DOC = ROOT / "docs" / "security.md"
+#: Every service with a role table (``services/<name>/access.py``).
+SERVICES = sorted(path.parent.name for path in (ROOT / "services").glob("*/access.py"))
 HEADER = "| RPC | admin | programme_manager | mentor | mentee | auditor | service |"
 ROLES = HEADER.strip("| ").split(" | ")[1:]
 
@@ -26,8 +29,12 @@ def documented_tables() -> list[dict[str, set[str]]]:
     return tables
 
 
-@pytest.mark.parametrize("service", ["enrolment", "training"])
+@pytest.mark.parametrize("service", SERVICES)
 def test_the_documented_table_is_the_enforced_policy(service: str) -> None:
     policy = importlib.import_module(f"revmentor.{service}.access").POLICY
     enforced = {rpc.rsplit("/", 1)[-1]: set(allowed) for rpc, allowed in policy.items()}
     assert enforced in documented_tables(), f"docs/security.md is missing {service}'s table"
+
+
+def test_every_service_is_checked() -> None:
+    assert {"enrolment", "training", "matching"} <= set(SERVICES)

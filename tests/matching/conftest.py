@@ -3,99 +3,32 @@ standing in for enrolment, and a seeder that fills the pool the way the
 enrolment and training subscriptions do (same aggregate methods).
 
 The real enrolment client is exercised by the API and end-to-end tests.
+
+For the API tests: the real gRPC server (``grpc_port``; ``stub`` calls carry an
+admin token unless a call passes its own metadata) and a real in-process
+enrolment server (``enrolment_server``) that answers "is this participant
+yours?" for mentors and mentees, asked with their own tokens.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from itertools import count
-from typing import Any
-from uuid import UUID, uuid4
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
+import grpc
 import pytest
+from matching_support import AttributeTable, Seeder
+from support import DevIssuer, authed_channel
 
+from revmentor.enrolment.api import SERVICE_NAME as ENROLMENT_SERVICE
+from revmentor.enrolment.api import EnrolmentServicer
+from revmentor.enrolment.application import EnrolmentApplication
+from revmentor.enrolment.v1 import enrolment_pb2_grpc
+from revmentor.kernel.grpc_server import GrpcServer
+from revmentor.kernel.ownership import OwnershipCheck
+from revmentor.matching.api import SERVICE, SERVICE_NAME, MatchingServicer
 from revmentor.matching.application import MatchingApplication
-from revmentor.matching.domain.programme import MatchingProgramme
-
-_numbers = count(1)
-
-
-class AttributeTable:
-    """What enrolment's GetMatchingAttributes would answer, per participant id."""
-
-    def __init__(self) -> None:
-        self.rows: dict[str, dict[str, Any]] = {}
-        self.calls = 0
-
-    def __call__(self, ids: Sequence[str]) -> Mapping[str, Mapping[str, Any]]:
-        self.calls += 1
-        return {pid: self.rows[pid] for pid in ids if pid in self.rows}
-
-
-def attributes(pid: str, role: str, **overrides: Any) -> dict[str, Any]:
-    n = next(_numbers)
-    row: dict[str, Any] = {
-        "participant_id": pid,
-        "role": role,
-        "status": "enrolled",
-        "employee_id": f"E{n:05d}",
-        "manager_employee_id": "",
-        "department": f"dept-{n}",
-        "site": "paris",
-        "time_zone": "Europe/Paris",
-        "birth_year": 1998 if role == "mentor" else 1970,
-        "languages": ["en"],
-        "skills_offered": ["generative-ai", "social-media"] if role == "mentor" else [],
-        "learning_needs": [("generative-ai", 1)] if role == "mentee" else [],
-        "availability": [(d, "09:00", "12:00") for d in (1, 2, 3)],
-        "meeting_preference": "either",
-    }
-    row.update(overrides)
-    return row
-
-
-class Seeder:
-    """Fills a programme's pool as the subscriptions would, and the attribute table."""
-
-    def __init__(self, app: MatchingApplication, table: AttributeTable):
-        self.app = app
-        self.table = table
-
-    def programme(self, capacity: int = 1, min_gap: int = 10, same_department: bool = False) -> str:
-        programme = MatchingProgramme(programme_id=uuid4())
-        programme.record_rules(
-            {
-                "min_age_gap_years": min_gap,
-                "mentor_capacity": capacity,
-                "same_department_allowed": same_department,
-            }
-        )
-        self.app.save(programme)
-        return str(programme.programme_id)
-
-    def participant(
-        self, programme_id: str, role: str, certified: bool = True, **overrides: Any
-    ) -> str:
-        pid = str(uuid4())
-        pool = self.app.programme(programme_id)
-        pool.enrol(pid, role)
-        if role == "mentor" and certified:
-            pool.set_certified(pid, True)
-        self.app.save(pool)
-        self.table.rows[pid] = attributes(pid, role, **overrides)
-        return pid
-
-    def mentor(self, programme_id: str, certified: bool = True, **overrides: Any) -> str:
-        return self.participant(programme_id, "mentor", certified, **overrides)
-
-    def mentee(self, programme_id: str, **overrides: Any) -> str:
-        return self.participant(programme_id, "mentee", **overrides)
-
-    def leave(self, programme_id: str, participant_id: str) -> None:
-        pool = self.app.programme(programme_id)
-        closed = self.app.close_open_matches(pool, participant_id, "participant_withdrawn")
-        pool.leave(participant_id, "participant_withdrawn")
-        self.app.save(pool, *closed)
+from revmentor.matching.v1 import matching_pb2_grpc as pb_grpc
 
 
 @pytest.fixture
@@ -115,5 +48,65 @@ def seed(matching_app: MatchingApplication, table: AttributeTable) -> Seeder:
     return Seeder(matching_app, table)
 
 
-def uuid_str() -> str:
-    return str(UUID(int=0))
+# -- the gRPC API ------------------------------------------------------------------------------
+@pytest.fixture
+def issuer(tmp_path: Path) -> DevIssuer:
+    return DevIssuer(tmp_path / "auth")
+
+
+@pytest.fixture
+def ownership() -> OwnershipCheck:
+    """Resolves REVMENTOR_ENROLMENT_ADDR at call time (tests monkeypatch it)."""
+    return OwnershipCheck(SERVICE, ttl_seconds=0.0)
+
+
+@pytest.fixture
+async def grpc_port(
+    matching_app: MatchingApplication, issuer: DevIssuer, ownership: OwnershipCheck
+) -> AsyncIterator[int]:
+    server = GrpcServer(
+        SERVICE, "127.0.0.1", 0, grace_seconds=0.5, authenticator=issuer.authenticator()
+    )
+    server.add(
+        pb_grpc.add_MatchingServiceServicer_to_server,
+        MatchingServicer(matching_app, ownership),
+        [SERVICE_NAME],
+    )
+    port = await server.start()
+    yield port
+    await server.stop()
+    await ownership.close()
+
+
+@pytest.fixture
+async def channel(grpc_port: int, issuer: DevIssuer) -> AsyncIterator[grpc.aio.Channel]:
+    async with authed_channel(f"127.0.0.1:{grpc_port}", issuer.token("admin", "admin-1")) as chan:
+        yield chan
+
+
+@pytest.fixture
+def stub(channel: grpc.aio.Channel) -> pb_grpc.MatchingServiceStub:
+    return pb_grpc.MatchingServiceStub(channel)
+
+
+@pytest.fixture
+async def enrolment_server(
+    tmp_path: Path, issuer: DevIssuer, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[EnrolmentApplication]:
+    """A real enrolment server over SQLite, where REVMENTOR_ENROLMENT_ADDR points."""
+    app = EnrolmentApplication(
+        env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(tmp_path / "e.db")}
+    )
+    server = GrpcServer(
+        "enrolment", "127.0.0.1", 0, grace_seconds=0.5, authenticator=issuer.authenticator()
+    )
+    server.add(
+        enrolment_pb2_grpc.add_EnrolmentServiceServicer_to_server,
+        EnrolmentServicer(app),
+        [ENROLMENT_SERVICE],
+    )
+    port = await server.start()
+    monkeypatch.setenv("REVMENTOR_ENROLMENT_ADDR", f"127.0.0.1:{port}")
+    yield app
+    await server.stop()
+    app.close()

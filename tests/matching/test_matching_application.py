@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from conftest import AttributeTable, Seeder
+from matching_support import AttributeTable, Seeder
 
 from revmentor.kernel.envelope import ERASED
 from revmentor.kernel.errors import (

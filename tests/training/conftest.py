@@ -17,11 +17,11 @@ import pytest
 from support import DevIssuer, authed_channel
 
 from revmentor.kernel.grpc_server import GrpcServer
+from revmentor.kernel.ownership import OwnershipCheck
 from revmentor.training.api import SERVICE_NAME, TrainingServicer
 from revmentor.training.application import TrainingApplication
 from revmentor.training.domain.curriculum import ProgrammeTraining, default_modules
 from revmentor.training.domain.record import TrainingRecord
-from revmentor.training.ownership import OwnershipCheck
 from revmentor.training.v1 import training_pb2_grpc as pb_grpc
 
 
@@ -71,7 +71,7 @@ def issuer(tmp_path: Path) -> DevIssuer:
 @pytest.fixture
 def ownership() -> OwnershipCheck:
     """Resolves REVMENTOR_ENROLMENT_ADDR at call time (tests monkeypatch it)."""
-    return OwnershipCheck(ttl_seconds=0.0)
+    return OwnershipCheck("training", ttl_seconds=0.0)
 
 
 @pytest.fixture

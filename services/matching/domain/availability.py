@@ -139,3 +139,37 @@ def minute_bitmap(intervals: Intervals) -> npt.NDArray[np.uint64]:
 def bitmap_overlap(a: npt.NDArray[np.uint64], b: npt.NDArray[np.uint64]) -> npt.NDArray[np.int64]:
     """Shared minutes of row-aligned bitmaps (``a[k]`` with ``b[k]``); broadcasts."""
     return np.bitwise_count(a & b).sum(axis=-1, dtype=np.int64)
+
+
+#: Above this many elementary segments the segment matrices would outweigh the
+#: bitmaps (odd zone offsets and windows on every minute): use the bitmaps.
+MAX_SEGMENTS = 1024
+
+Float32Array = npt.NDArray[np.float32]
+
+
+def segment_cover(profiles: list[Intervals]) -> tuple[Float32Array, Float32Array] | None:
+    """Each profile as coverage of the week's elementary segments.
+
+    Cutting the UTC week at every start and end of every profile gives
+    segments that each profile covers wholly or not at all, so the overlap of
+    two profiles is ``sum(length[s] for s covered by both)``: one row of
+    ``weighted`` (lengths where covered) dotted with one row of ``cover``
+    (1 where covered). A block of pairs is then one matrix product. Exact in
+    float32: every partial sum is an integer below 2**24 (minutes in a week).
+    Returns None when there are more than :data:`MAX_SEGMENTS` segments.
+    """
+    cuts = {0, WEEK_MINUTES}
+    for intervals in profiles:
+        for start, end in intervals:
+            cuts.update((start, end))
+    boundaries = np.array(sorted(cuts), dtype=np.int64)
+    if len(boundaries) - 1 > MAX_SEGMENTS:
+        return None
+    lengths = np.diff(boundaries).astype(np.float32)
+    cover = np.zeros((len(profiles), len(lengths)), dtype=np.float32)
+    for row, intervals in enumerate(profiles):
+        for start, end in intervals:
+            first, last = np.searchsorted(boundaries, (start, end))
+            cover[row, first:last] = 1.0
+    return cover * lengths, cover

@@ -18,7 +18,12 @@ import numpy as np
 import numpy.typing as npt
 
 from revmentor.matching.domain import constraints as c
-from revmentor.matching.domain.availability import minute_bitmap, utc_intervals
+from revmentor.matching.domain.availability import (
+    Float32Array,
+    minute_bitmap,
+    segment_cover,
+    utc_intervals,
+)
 from revmentor.matching.domain.candidates import (
     MEETING_PREFERENCES,
     MenteeCandidate,
@@ -61,6 +66,8 @@ class Cohort:
     active: BoolArray
     eligible: IntArray
     bitmaps: WordArray
+    #: per profile: covered segment lengths, and 0/1 cover (see ``segment_cover``)
+    segments: tuple[Float32Array, Float32Array] | None
     blocked: dict[str, tuple[IntArray, IntArray]]
     need_topic: IntArray  # (n_mentees, k): topic index, padding = n_topics
     need_weight: FloatArray  # (n_mentees, k): priority weight, padding = 0.0
@@ -95,10 +102,14 @@ def _people(group: Sequence[Person], codes: dict[str, _Codes]) -> People:
     )
 
 
-def _bitmaps(profiles: _Codes, ctx: c.PairContext) -> WordArray:
+def _availability(
+    profiles: _Codes, ctx: c.PairContext
+) -> tuple[WordArray, tuple[Float32Array, Float32Array] | None]:
     keys = cast(list[tuple[tuple[Window, ...], str]], list(profiles))
-    rows = [minute_bitmap(utc_intervals(w, z, ctx.week_of)) for w, z in keys]
-    return np.array(rows, dtype=np.uint64).reshape(len(rows), -1)
+    intervals = [utc_intervals(w, z, ctx.week_of) for w, z in keys]
+    rows = [minute_bitmap(i) for i in intervals]
+    bitmaps = np.array(rows, dtype=np.uint64).reshape(len(rows), -1)
+    return bitmaps, segment_cover(intervals)
 
 
 def _pairs(found: list[tuple[int, int]]) -> tuple[IntArray, IntArray]:
@@ -177,12 +188,14 @@ def encode(
         if a in mentee_ids and b in mentor_ids
     ]
     topic, weight, total, level = _needs(mentees, chosen)
+    bitmaps, segments = _availability(codes["profile"], ctx)
     return Cohort(
         mentees=mentee_cols,
         mentors=mentor_cols,
         active=np.array([e.active for e in mentees], dtype=np.bool_),
         eligible=eligible,
-        bitmaps=_bitmaps(codes["profile"], ctx),
+        bitmaps=bitmaps,
+        segments=segments,
         blocked={
             c.DECLINED: _pairs(declined),
             c.REPORTING_LINE: _pairs(_reporting_line(mentees, chosen, ctx)),

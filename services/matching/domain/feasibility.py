@@ -21,7 +21,12 @@ from revmentor.matching.domain.availability import bitmap_overlap
 from revmentor.matching.domain.candidates import MenteeCandidate, MentorCandidate
 from revmentor.matching.domain.columns import Cohort, IntArray, encode
 from revmentor.matching.domain.fastscore import score_units_of
-from revmentor.matching.domain.prefilter import MASKED, block_failures, overlap_minutes
+from revmentor.matching.domain.prefilter import (
+    MASKED,
+    block_failures,
+    block_overlap,
+    overlap_minutes,
+)
 from revmentor.matching.domain.reasons import Unmatched, explain_from_counts
 
 #: Pairs per block: a few masks of this many booleans plus int64 temporaries.
@@ -100,7 +105,8 @@ def feasible_pairs(
         rows, cols = np.nonzero(ok)
         rows = rows.astype(np.int64) + lo
         cols = cols.astype(np.int64)
-        minutes = overlap_minutes(cohort, rows, cols)
+        dense = block_overlap(cohort, lo, hi)
+        minutes = overlap_minutes(cohort, rows, cols) if dense is None else dense[rows - lo, cols]
         keep = minutes >= rules.min_weekly_overlap_minutes
         rows, cols, minutes = rows[keep], cols[keep], minutes[keep]
         found.append((rows, cols, minutes, score_units_of(cohort, rows, cols, minutes, rules)))

@@ -72,3 +72,15 @@ def overlap_minutes(cohort: Cohort, rows: IntArray, cols: IntArray, chunk: int =
         a, b = cohort.bitmaps[part // n_profiles], cohort.bitmaps[part % n_profiles]
         minutes[start : start + chunk] = bitmap_overlap(a, b)
     return minutes[inverse.reshape(-1)]
+
+
+def block_overlap(cohort: Cohort, lo: int, hi: int) -> IntArray | None:
+    """Weekly overlap of mentees ``lo:hi`` with every eligible mentor, as one
+    matrix product over elementary segments; None if the cohort has no segment
+    matrices (then ``overlap_minutes`` works pair by pair on bitmaps)."""
+    if cohort.segments is None:
+        return None
+    weighted, cover = cohort.segments
+    left = weighted[cohort.mentees.profile[lo:hi]]
+    right = cover[cohort.mentors.profile]
+    return np.rint(left @ right.T).astype(np.int64)

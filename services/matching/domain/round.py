@@ -26,11 +26,21 @@ from revmentor.matching.domain.candidates import MenteeCandidate, MentorCandidat
 from revmentor.matching.domain.feasibility import feasible_pairs
 from revmentor.matching.domain.reasons import Unmatched, explain_unmatched
 from revmentor.matching.domain.scoring import Component, Score, score_pair, score_units
-from revmentor.matching.domain.solver import IntArray, Pairs, optimal_assignment
+from revmentor.matching.domain.solver import (
+    PRUNE_ABOVE_PAIRS,
+    PRUNE_PER_MENTEE,
+    PRUNE_PER_MENTOR_SLOT,
+    IntArray,
+    Pairs,
+    pruned_assignment,
+)
 
 #: Names the objective, the cost encoding and the solver library version: the
 #: same digest under the same version reproduces the same pairs.
-ALGORITHM_VERSION = f"revmentor-matching/1 lexicographic-lapjvsp scipy-{scipy.__version__}"
+ALGORITHM_VERSION = (
+    f"revmentor-matching/2 lexicographic-lapjvsp prune>{PRUNE_ABOVE_PAIRS}:"
+    f"{PRUNE_PER_MENTEE}/{PRUNE_PER_MENTOR_SLOT} scipy-{scipy.__version__}"
+)
 
 _C = TypeVar("_C", MenteeCandidate, MentorCandidate)
 
@@ -168,7 +178,7 @@ def run_round(
     manager_chain: Mapping[str, str],
     declined_pairs: frozenset[tuple[str, str]] = frozenset(),
     week_of: date = DEFAULT_WEEK_OF,
-    solver: Solver = optimal_assignment,
+    solver: Solver = pruned_assignment,
     reference: bool = False,
 ) -> RoundResult:
     """Propose pairs for the whole cohort; explain every unmatched mentee.

@@ -1,9 +1,14 @@
-"""Is this participant the caller? Asked of enrolment, with the caller's own token.
+"""Who is calling, and is this participant them? Asked of enrolment, with the caller's token.
 
-Training never learns employee ids (personal data is not on NATS), so for a
-mentor or mentee it forwards their bearer token to enrolment's
-``GetParticipant``: enrolment answers only for the caller's own participant
-(NOT_FOUND otherwise). Answers are cached briefly per (token, participant).
+Only enrolment knows which participant is which employee: employee ids never
+travel on NATS, so no other service can tell on its own whether a mentor or
+mentee is looking at their own data. :class:`OwnershipCheck` forwards the
+caller's own bearer token to enrolment's ``GetParticipant``, which answers
+only for the caller's own participant (NOT_FOUND otherwise). Answers are
+cached briefly per (token, participant).
+
+Shared by every service whose participants read their own records (training,
+matching); the service's name picks its client TLS settings.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ import grpc
 
 from revmentor.enrolment.v1 import enrolment_pb2 as enrolment_pb
 from revmentor.enrolment.v1 import enrolment_pb2_grpc as enrolment_grpc
+from revmentor.kernel import context
+from revmentor.kernel.auth import AccessDenied, Principal
 from revmentor.kernel.tls import secure_aio_channel
 
 ADDRESS_VARIABLE = "REVMENTOR_ENROLMENT_ADDR"
@@ -33,8 +40,33 @@ class EnrolmentUnavailable(Exception):
     """Enrolment could not answer (down, overloaded, or refused our caller's token)."""
 
 
+def caller() -> Principal:
+    """The authenticated caller of the current RPC (set by the kernel's interceptor)."""
+    principal = context.current().principal
+    if principal is None:
+        raise AccessDenied("no authenticated caller")
+    return principal
+
+
+def authorization(ctx: grpc.aio.ServicerContext) -> str:
+    """The caller's ``authorization`` metadata, to forward as-is to enrolment."""
+    for key, value in ctx.invocation_metadata() or ():
+        if key == "authorization":
+            return str(value)
+    return ""
+
+
 class OwnershipCheck:
-    def __init__(self, address: str | None = None, ttl_seconds: float = 30.0, timeout: float = 5.0):
+    """Asks enrolment whether a participant is the caller's own, as ``service``."""
+
+    def __init__(
+        self,
+        service: str,
+        address: str | None = None,
+        ttl_seconds: float = 30.0,
+        timeout: float = 5.0,
+    ):
+        self.service = service
         self._address = address
         self.ttl_seconds = ttl_seconds
         self.timeout = timeout
@@ -49,7 +81,7 @@ class OwnershipCheck:
         address = self.address
         channel = self._channels.get(address)
         if channel is None:
-            channel = self._channels[address] = secure_aio_channel(address, "training")
+            channel = self._channels[address] = secure_aio_channel(address, self.service)
         return enrolment_grpc.EnrolmentServiceStub(channel)
 
     async def owns(self, authorization: str, participant_id: str) -> bool:

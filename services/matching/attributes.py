@@ -1,0 +1,165 @@
+"""Enrolment's matching attributes, fetched over gRPC for the length of one command.
+
+:class:`EnrolmentAttributes` is the production :data:`AttributeSource` of
+:class:`~revmentor.matching.application.MatchingApplication`: it calls
+enrolment's ``GetMatchingAttributes`` with matching's own service token
+(:class:`~revmentor.kernel.credentials.ServiceToken`, from
+``REVMENTOR_MATCHING_TOKEN_FILE``), at most :data:`CHUNK` ids per call, and
+maps the messages to the plain dicts :mod:`revmentor.matching.domain.pool`
+reads. The application runs commands in worker threads, so the channel is a
+blocking one (``kernel.tls.secure_channel``: TLS when ``GRPC_TLS_*`` say so).
+
+Whatever goes wrong (enrolment down, our token refused or missing) becomes
+:class:`AttributesUnavailable` with a message saying what to check.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import grpc
+
+from revmentor.enrolment.v1 import enrolment_pb2 as pb
+from revmentor.enrolment.v1 import enrolment_pb2_grpc as pb_grpc
+from revmentor.kernel.credentials import ServiceToken, ServiceTokenUnavailable
+from revmentor.kernel.tls import secure_channel
+from revmentor.matching.application import AttributesUnavailable
+
+SERVICE = "matching"
+ADDRESS_VARIABLE = "REVMENTOR_ENROLMENT_ADDR"
+DEFAULT_ADDRESS = "127.0.0.1:50051"
+#: Enrolment answers 1-1000 ids per call.
+CHUNK = 1000
+TIMEOUT_SECONDS = 10.0
+
+ROLES = {pb.ROLE_MENTOR: "mentor", pb.ROLE_MENTEE: "mentee"}
+STATUSES = {
+    pb.PARTICIPANT_STATUS_ENROLLED: "enrolled",
+    pb.PARTICIPANT_STATUS_WITHDRAWN: "withdrawn",
+    pb.PARTICIPANT_STATUS_ERASED: "erased",
+}
+MEETING_PREFERENCES = {
+    pb.MEETING_PREFERENCE_IN_PERSON: "in_person",
+    pb.MEETING_PREFERENCE_VIRTUAL: "virtual",
+    pb.MEETING_PREFERENCE_EITHER: "either",
+}
+
+
+def attributes_dict(message: pb.MatchingAttributes) -> dict[str, Any]:
+    """One participant's attributes as the pool reads them (unknown enums -> "")."""
+    return {
+        "participant_id": message.participant_id,
+        "role": ROLES.get(message.role, ""),
+        # "" is not "enrolled": a status we cannot read never makes a candidate
+        "status": STATUSES.get(message.status, ""),
+        "employee_id": message.employee_id,
+        "manager_employee_id": message.manager_employee_id,
+        "department": message.department,
+        "site": message.site,
+        "time_zone": message.time_zone,
+        "birth_year": message.birth_year,
+        "languages": list(message.languages),
+        "skills_offered": list(message.skills_offered),
+        "learning_needs": [(n.topic, n.priority) for n in message.learning_needs],
+        "availability": [(w.weekday, w.start_time, w.end_time) for w in message.availability],
+        "meeting_preference": MEETING_PREFERENCES.get(message.meeting_preference, ""),
+    }
+
+
+class EnrolmentAttributes:
+    """``(participant ids) -> {participant_id: attributes}``, asked of enrolment.
+
+    ``address`` defaults to ``REVMENTOR_ENROLMENT_ADDR`` (read at call time),
+    ``token`` to matching's :class:`ServiceToken`. Ids enrolment does not
+    return are simply absent from the answer. Thread-safe.
+    """
+
+    def __init__(
+        self,
+        address: str | None = None,
+        token: Callable[[], str] | None = None,
+        timeout: float = TIMEOUT_SECONDS,
+        chunk: int = CHUNK,
+    ) -> None:
+        if not 1 <= chunk <= CHUNK:
+            raise ValueError(f"chunk must be 1-{CHUNK}")
+        self._address = address
+        self._service_token = ServiceToken(SERVICE)
+        self._token = token or self._service_token
+        self.timeout = timeout
+        self.chunk = chunk
+        self._lock = threading.Lock()
+        self._channels: dict[str, grpc.Channel] = {}
+
+    @property
+    def address(self) -> str:
+        return self._address or os.environ.get(ADDRESS_VARIABLE) or DEFAULT_ADDRESS
+
+    @property
+    def token_variable(self) -> str:
+        return self._service_token.variable
+
+    def _stub(self, address: str) -> pb_grpc.EnrolmentServiceStub:
+        with self._lock:
+            channel = self._channels.get(address)
+            if channel is None:
+                channel = self._channels[address] = secure_channel(address, SERVICE)
+        return pb_grpc.EnrolmentServiceStub(channel)
+
+    def __call__(self, ids: Sequence[str]) -> Mapping[str, Mapping[str, Any]]:
+        wanted = list(dict.fromkeys(ids))
+        if not wanted:
+            return {}
+        try:
+            metadata = (("authorization", f"Bearer {self._token()}"),)
+        except ServiceTokenUnavailable as error:
+            raise AttributesUnavailable(f"cannot ask enrolment for attributes: {error}") from None
+        address = self.address
+        stub = self._stub(address)
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(wanted), self.chunk):
+            request = pb.GetMatchingAttributesRequest(
+                participant_ids=wanted[start : start + self.chunk]
+            )
+            try:
+                reply = stub.GetMatchingAttributes(request, metadata=metadata, timeout=self.timeout)
+            except grpc.RpcError as error:
+                raise AttributesUnavailable(self.explain(address, error)) from None
+            for message in reply.attributes:
+                found[message.participant_id] = attributes_dict(message)
+        return found
+
+    def explain(self, address: str, error: grpc.RpcError) -> str:
+        """What failed, and what to do about it, in one sentence."""
+        code = error.code() if hasattr(error, "code") else grpc.StatusCode.UNKNOWN
+        details = error.details() if hasattr(error, "details") else str(error)
+        said = f"{code.name}: {details}" if details else code.name
+        where = f"enrolment at {address}"
+        if code == grpc.StatusCode.UNAUTHENTICATED:
+            return f"{where} refused matching's token ({said}): check {self.token_variable}"
+        if code == grpc.StatusCode.PERMISSION_DENIED:
+            return (
+                f"{where} does not let matching's token read matching attributes ({said}): "
+                f"the token in {self.token_variable} must be a service token "
+                "(claim 'service': 'matching')"
+            )
+        if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+            return (
+                f"{where} did not answer ({said}): is enrolment running? "
+                f"check {ADDRESS_VARIABLE}; retry when it is back"
+            )
+        if code == grpc.StatusCode.NOT_FOUND:
+            return (
+                f"{where} does not know a participant of the pool ({said}): "
+                "matching may not have consumed its latest events yet; retry shortly"
+            )
+        return f"{where} could not give matching attributes ({said})"
+
+    def close(self) -> None:
+        with self._lock:
+            for channel in self._channels.values():
+                channel.close()
+            self._channels.clear()
