@@ -12,12 +12,21 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from support import PG_HOST, PG_PASSWORD, PG_PORT, PG_USER, postgres_schema_env
+from support import (
+    PG_HOST,
+    PG_PASSWORD,
+    PG_PORT,
+    PG_USER,
+    DevIssuer,
+    authed_channel,
+    grpc_service,
+    postgres_schema_env,
+)
 from support import pg_connect as _pg_connect
 
 from revmentor.kernel.natsserver import LocalNatsServer
@@ -87,3 +96,39 @@ def span_exporter() -> Iterator[Any]:
     exporter = InMemorySpanExporter()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     yield exporter
+
+
+@pytest.fixture
+def issuer(tmp_path: Path) -> DevIssuer:
+    """The identity provider the test servers trust."""
+    return DevIssuer(tmp_path / "auth")
+
+
+@pytest.fixture
+async def enrolment_server(
+    tmp_path: Path, issuer: DevIssuer, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Any]:
+    """A real enrolment server over SQLite, where REVMENTOR_ENROLMENT_ADDR points:
+    what training and matching ask "is this participant the caller?"."""
+    from revmentor.enrolment.api import SERVICE_NAME, EnrolmentServicer
+    from revmentor.enrolment.application import EnrolmentApplication
+    from revmentor.enrolment.v1 import enrolment_pb2_grpc
+
+    app = EnrolmentApplication(
+        env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(tmp_path / "e.db")}
+    )
+    register = enrolment_pb2_grpc.add_EnrolmentServiceServicer_to_server
+    async with grpc_service(
+        "enrolment", register, EnrolmentServicer(app), [SERVICE_NAME], issuer
+    ) as port:
+        monkeypatch.setenv("REVMENTOR_ENROLMENT_ADDR", f"127.0.0.1:{port}")
+        yield app
+    app.close()
+
+
+@pytest.fixture
+async def channel(grpc_port: int, issuer: DevIssuer) -> AsyncIterator[Any]:
+    """A channel to the directory's ``grpc_port`` server; calls carry an admin
+    token unless a call passes its own ``authorization`` metadata."""
+    async with authed_channel(f"127.0.0.1:{grpc_port}", issuer.token("admin", "admin-1")) as chan:
+        yield chan

@@ -283,3 +283,55 @@ def postgres_schema_env(database: dict[str, str]) -> dict[str, str]:
     with pg_connect(database["POSTGRES_DBNAME"]) as conn:
         conn.execute(f'CREATE SCHEMA "{schema}"')
     return {**database, "POSTGRES_SCHEMA": schema}
+
+
+# -- gRPC refusals: the code, and nothing written -----------------------------------------------
+def stored(app: Any) -> int:
+    """Notifications in a service application's log (to prove nothing was written)."""
+    return len(app.notifications(0, 100_000))
+
+
+async def refused(
+    app: Any, code: grpc.StatusCode, method: Any, request: Any, **kwargs: Any
+) -> grpc.aio.AioRpcError:
+    """Call ``method``; assert it fails with ``code`` and stores nothing."""
+    before = stored(app)
+    try:
+        await method(request, **kwargs)
+    except grpc.aio.AioRpcError as error:
+        assert error.code() == code, error.details()
+        assert stored(app) == before, "a refused command left events behind"
+        return error
+    raise AssertionError(f"expected {code.name}, the call succeeded")
+
+
+async def invalid(
+    app: Any, method: Any, request: Any, fields: list[str], **kwargs: Any
+) -> list[tuple[str, str]]:
+    """INVALID_ARGUMENT naming exactly ``fields`` (in order), each with a description."""
+    from revmentor.kernel.grpc_server import field_violations
+
+    error = await refused(app, grpc.StatusCode.INVALID_ARGUMENT, method, request, **kwargs)
+    violations = field_violations(error)
+    assert [field for field, _ in violations] == fields
+    assert all(description for _, description in violations)
+    return violations
+
+
+# -- in-process gRPC servers --------------------------------------------------------------------
+@contextlib.asynccontextmanager
+async def grpc_service(
+    service: str, register: Any, servicer: Any, names: list[str], issuer: DevIssuer
+) -> Any:
+    """A real gRPC server on a free port with the kernel's interceptors; yields the port."""
+    from revmentor.kernel.grpc_server import GrpcServer
+
+    server = GrpcServer(
+        service, "127.0.0.1", 0, grace_seconds=0.5, authenticator=issuer.authenticator()
+    )
+    server.add(register, servicer, names)
+    port = await server.start()
+    try:
+        yield port
+    finally:
+        await server.stop()

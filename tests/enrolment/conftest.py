@@ -11,13 +11,12 @@ passes its own ``authorization`` metadata (``issuer.metadata(role, ...)``).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import grpc
 import pytest
-from support import DevIssuer, authed_channel
+from support import DevIssuer, grpc_service
 
 from revmentor.enrolment.api import SERVICE_NAME, EnrolmentServicer
 from revmentor.enrolment.application import EnrolmentApplication
@@ -31,7 +30,6 @@ from revmentor.enrolment.domain.profile import (
 from revmentor.enrolment.domain.programme import ProgrammeRules, Topic
 from revmentor.enrolment.v1 import enrolment_pb2 as pb
 from revmentor.enrolment.v1 import enrolment_pb2_grpc as pb_grpc
-from revmentor.kernel.grpc_server import GrpcServer
 
 TOPICS = [
     Topic("generative-ai", "Generative AI at work"),
@@ -143,31 +141,11 @@ def open_programme_id(enrolment_app: EnrolmentApplication) -> str:
 
 
 @pytest.fixture
-def issuer(tmp_path: Path) -> DevIssuer:
-    """The identity provider the test server trusts."""
-    return DevIssuer(tmp_path / "auth")
-
-
-@pytest.fixture
 async def grpc_port(enrolment_app: EnrolmentApplication, issuer: DevIssuer) -> AsyncIterator[int]:
-    server = GrpcServer(
-        "enrolment", "127.0.0.1", 0, grace_seconds=0.5, authenticator=issuer.authenticator()
-    )
-    server.add(
-        pb_grpc.add_EnrolmentServiceServicer_to_server,
-        EnrolmentServicer(enrolment_app),
-        [SERVICE_NAME],
-    )
-    port = await server.start()
-    yield port
-    await server.stop()
-
-
-@pytest.fixture
-async def channel(grpc_port: int, issuer: DevIssuer) -> AsyncIterator[grpc.aio.Channel]:
-    """Calls carry an admin token by default."""
-    async with authed_channel(f"127.0.0.1:{grpc_port}", issuer.token("admin", "admin-1")) as chan:
-        yield chan
+    servicer = EnrolmentServicer(enrolment_app)
+    register = pb_grpc.add_EnrolmentServiceServicer_to_server
+    async with grpc_service("enrolment", register, servicer, [SERVICE_NAME], issuer) as port:
+        yield port
 
 
 @pytest.fixture

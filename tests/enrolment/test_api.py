@@ -17,6 +17,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+from support import invalid, refused, stored
 
 from revmentor.enrolment.api import SERVICE_NAME
 from revmentor.enrolment.application import EnrolmentApplication
@@ -35,32 +36,6 @@ DOMAIN_CODES = {
     Code.ALREADY_EXISTS,
     Code.ABORTED,
 }
-
-
-def stored(app: EnrolmentApplication) -> int:
-    return len(app.notifications(0, 10000))
-
-
-async def refused(
-    app: EnrolmentApplication, code: grpc.StatusCode, method: Any, request: Any, **kwargs: Any
-) -> grpc.aio.AioRpcError:
-    """Call ``method``; assert it fails with ``code`` and stores nothing."""
-    before = stored(app)
-    with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await method(request, **kwargs)
-    assert caught.value.code() == code, caught.value.details()
-    assert stored(app) == before, "a refused command left events behind"
-    return caught.value
-
-
-async def invalid(
-    app: EnrolmentApplication, method: Any, request: Any, fields: list[str]
-) -> list[tuple[str, str]]:
-    error = await refused(app, Code.INVALID_ARGUMENT, method, request)
-    violations = field_violations(error)
-    assert [field for field, _ in violations] == fields
-    assert all(description for _, description in violations)
-    return violations
 
 
 async def enrol_all(stub: Stub, build: SimpleNamespace, programme_id: str) -> SimpleNamespace:

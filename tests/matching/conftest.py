@@ -13,18 +13,12 @@ yours?" for mentors and mentees, asked with their own tokens.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import grpc
 import pytest
 from matching_support import AttributeTable, Seeder
-from support import DevIssuer, authed_channel
+from support import DevIssuer, grpc_service
 
-from revmentor.enrolment.api import SERVICE_NAME as ENROLMENT_SERVICE
-from revmentor.enrolment.api import EnrolmentServicer
-from revmentor.enrolment.application import EnrolmentApplication
-from revmentor.enrolment.v1 import enrolment_pb2_grpc
-from revmentor.kernel.grpc_server import GrpcServer
 from revmentor.kernel.ownership import OwnershipCheck
 from revmentor.matching.api import SERVICE, SERVICE_NAME, MatchingServicer
 from revmentor.matching.application import MatchingApplication
@@ -50,11 +44,6 @@ def seed(matching_app: MatchingApplication, table: AttributeTable) -> Seeder:
 
 # -- the gRPC API ------------------------------------------------------------------------------
 @pytest.fixture
-def issuer(tmp_path: Path) -> DevIssuer:
-    return DevIssuer(tmp_path / "auth")
-
-
-@pytest.fixture
 def ownership() -> OwnershipCheck:
     """Resolves REVMENTOR_ENROLMENT_ADDR at call time (tests monkeypatch it)."""
     return OwnershipCheck(SERVICE, ttl_seconds=0.0)
@@ -64,49 +53,13 @@ def ownership() -> OwnershipCheck:
 async def grpc_port(
     matching_app: MatchingApplication, issuer: DevIssuer, ownership: OwnershipCheck
 ) -> AsyncIterator[int]:
-    server = GrpcServer(
-        SERVICE, "127.0.0.1", 0, grace_seconds=0.5, authenticator=issuer.authenticator()
-    )
-    server.add(
-        pb_grpc.add_MatchingServiceServicer_to_server,
-        MatchingServicer(matching_app, ownership),
-        [SERVICE_NAME],
-    )
-    port = await server.start()
-    yield port
-    await server.stop()
+    servicer = MatchingServicer(matching_app, ownership)
+    register = pb_grpc.add_MatchingServiceServicer_to_server
+    async with grpc_service(SERVICE, register, servicer, [SERVICE_NAME], issuer) as port:
+        yield port
     await ownership.close()
-
-
-@pytest.fixture
-async def channel(grpc_port: int, issuer: DevIssuer) -> AsyncIterator[grpc.aio.Channel]:
-    async with authed_channel(f"127.0.0.1:{grpc_port}", issuer.token("admin", "admin-1")) as chan:
-        yield chan
 
 
 @pytest.fixture
 def stub(channel: grpc.aio.Channel) -> pb_grpc.MatchingServiceStub:
     return pb_grpc.MatchingServiceStub(channel)
-
-
-@pytest.fixture
-async def enrolment_server(
-    tmp_path: Path, issuer: DevIssuer, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[EnrolmentApplication]:
-    """A real enrolment server over SQLite, where REVMENTOR_ENROLMENT_ADDR points."""
-    app = EnrolmentApplication(
-        env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(tmp_path / "e.db")}
-    )
-    server = GrpcServer(
-        "enrolment", "127.0.0.1", 0, grace_seconds=0.5, authenticator=issuer.authenticator()
-    )
-    server.add(
-        enrolment_pb2_grpc.add_EnrolmentServiceServicer_to_server,
-        EnrolmentServicer(app),
-        [ENROLMENT_SERVICE],
-    )
-    port = await server.start()
-    monkeypatch.setenv("REVMENTOR_ENROLMENT_ADDR", f"127.0.0.1:{port}")
-    yield app
-    await server.stop()
-    app.close()

@@ -14,7 +14,7 @@ from uuid import uuid4
 
 import grpc
 import pytest
-from support import DevIssuer
+from support import DevIssuer, invalid, refused
 
 from revmentor.enrolment.application import EnrolmentApplication
 from revmentor.enrolment.domain.profile import (
@@ -26,7 +26,6 @@ from revmentor.enrolment.domain.profile import (
     Profile,
 )
 from revmentor.enrolment.domain.programme import ProgrammeRules, Topic
-from revmentor.kernel.grpc_server import field_violations
 from revmentor.kernel.natsserver import free_port
 from revmentor.matching import access
 from revmentor.matching.application import AttributesUnavailable, MatchingApplication
@@ -36,29 +35,6 @@ from revmentor.matching.v1 import matching_pb2_grpc as pb_grpc
 Code = grpc.StatusCode
 Stub = pb_grpc.MatchingServiceStub
 SAME_TEAM = "both in finance, but in teams that never work together"
-
-
-def stored(app: MatchingApplication) -> int:
-    return len(app.notifications(0, 10000))
-
-
-async def refused(
-    app: MatchingApplication, code: grpc.StatusCode, method: Any, request: Any, **kwargs: Any
-) -> grpc.aio.AioRpcError:
-    """Call ``method``; assert it fails with ``code`` and stores nothing."""
-    before = stored(app)
-    with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await method(request, **kwargs)
-    assert caught.value.code() == code, caught.value.details()
-    assert stored(app) == before, "a refused command left events behind"
-    return caught.value
-
-
-async def invalid(
-    app: MatchingApplication, method: Any, request: Any, fields: list[str], **kwargs: Any
-) -> None:
-    error = await refused(app, Code.INVALID_ARGUMENT, method, request, **kwargs)
-    assert [field for field, _ in field_violations(error)] == fields
 
 
 def respond(match_id: str, participant_id: str, accept: bool = True, reason: str = "") -> Any:

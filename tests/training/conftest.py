@@ -9,14 +9,12 @@ them (same aggregates, same deterministic ids), so API tests need no NATS.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from uuid import UUID, uuid4
 
 import grpc
 import pytest
-from support import DevIssuer, authed_channel
+from support import DevIssuer, grpc_service
 
-from revmentor.kernel.grpc_server import GrpcServer
 from revmentor.kernel.ownership import OwnershipCheck
 from revmentor.training.api import SERVICE_NAME, TrainingServicer
 from revmentor.training.application import TrainingApplication
@@ -64,11 +62,6 @@ def seed(training_app: TrainingApplication) -> Seeder:
 
 
 @pytest.fixture
-def issuer(tmp_path: Path) -> DevIssuer:
-    return DevIssuer(tmp_path / "auth")
-
-
-@pytest.fixture
 def ownership() -> OwnershipCheck:
     """Resolves REVMENTOR_ENROLMENT_ADDR at call time (tests monkeypatch it)."""
     return OwnershipCheck("training", ttl_seconds=0.0)
@@ -78,24 +71,11 @@ def ownership() -> OwnershipCheck:
 async def grpc_port(
     training_app: TrainingApplication, issuer: DevIssuer, ownership: OwnershipCheck
 ) -> AsyncIterator[int]:
-    server = GrpcServer(
-        "training", "127.0.0.1", 0, grace_seconds=0.5, authenticator=issuer.authenticator()
-    )
-    server.add(
-        pb_grpc.add_TrainingServiceServicer_to_server,
-        TrainingServicer(training_app, ownership),
-        [SERVICE_NAME],
-    )
-    port = await server.start()
-    yield port
-    await server.stop()
+    servicer = TrainingServicer(training_app, ownership)
+    register = pb_grpc.add_TrainingServiceServicer_to_server
+    async with grpc_service("training", register, servicer, [SERVICE_NAME], issuer) as port:
+        yield port
     await ownership.close()
-
-
-@pytest.fixture
-async def channel(grpc_port: int, issuer: DevIssuer) -> AsyncIterator[grpc.aio.Channel]:
-    async with authed_channel(f"127.0.0.1:{grpc_port}", issuer.token("admin", "admin-1")) as chan:
-        yield chan
 
 
 @pytest.fixture

@@ -8,48 +8,21 @@ enrolment server, asked with the caller's own token.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 from uuid import UUID, uuid4
 
 import grpc
-import pytest
-from support import DevIssuer
+from support import DevIssuer, invalid, refused
 
-from revmentor.enrolment.api import SERVICE_NAME as ENROLMENT_SERVICE
-from revmentor.enrolment.api import EnrolmentServicer
 from revmentor.enrolment.application import EnrolmentApplication
 from revmentor.enrolment.domain.profile import MENTOR, AvailabilityWindow, Consent, Profile
 from revmentor.enrolment.domain.programme import ProgrammeRules, Topic
-from revmentor.enrolment.v1 import enrolment_pb2_grpc
-from revmentor.kernel.grpc_server import GrpcServer, field_violations
 from revmentor.training.application import TrainingApplication
 from revmentor.training.v1 import training_pb2 as pb
 from revmentor.training.v1 import training_pb2_grpc as pb_grpc
 
 Code = grpc.StatusCode
 Stub = pb_grpc.TrainingServiceStub
-
-
-def stored(app: TrainingApplication) -> int:
-    return len(app.notifications(0, 10000))
-
-
-async def refused(
-    app: TrainingApplication, code: grpc.StatusCode, method: Any, request: Any, **kwargs: Any
-) -> grpc.aio.AioRpcError:
-    """Call ``method``; assert it fails with ``code`` and stores nothing."""
-    before = stored(app)
-    with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await method(request, **kwargs)
-    assert caught.value.code() == code, caught.value.details()
-    assert stored(app) == before, "a refused command left events behind"
-    return caught.value
-
-
-async def invalid(app: TrainingApplication, method: Any, request: Any, fields: list[str]) -> None:
-    error = await refused(app, Code.INVALID_ARGUMENT, method, request)
-    assert [field for field, _ in field_violations(error)] == fields
 
 
 async def certify(stub: Stub, participant_id: str, **kwargs: Any) -> pb.TrainingRecord:
@@ -301,26 +274,6 @@ async def test_roles(
 
 
 # -- a mentor reads their own record: enrolment says which one is theirs ----------------------
-@pytest.fixture
-async def enrolment_server(
-    tmp_path: Any, issuer: DevIssuer, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[EnrolmentApplication]:
-    app = EnrolmentApplication(
-        env={"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(tmp_path / "e.db")}
-    )
-    server = GrpcServer(
-        "enrolment", "127.0.0.1", 0, grace_seconds=0.5, authenticator=issuer.authenticator()
-    )
-    server.add(
-        enrolment_pb2_grpc.add_EnrolmentServiceServicer_to_server,
-        EnrolmentServicer(app),
-        [ENROLMENT_SERVICE],
-    )
-    port = await server.start()
-    monkeypatch.setenv("REVMENTOR_ENROLMENT_ADDR", f"127.0.0.1:{port}")
-    yield app
-    await server.stop()
-    app.close()
 
 
 def enrol(app: EnrolmentApplication, programme_id: str, employee_id: str) -> str:
