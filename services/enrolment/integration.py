@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from revmentor.events.v1 import enrolment_pb2 as pb
-from revmentor.kernel.cloudevents import IntegrationEvent
+from revmentor.kernel.cloudevents import IntegrationEvent, translator
 
 
 def _needs(profile: dict[str, Any]) -> list[pb.TopicPriority]:
@@ -99,7 +99,5 @@ TRANSLATIONS: dict[str, Callable[[Any], IntegrationEvent]] = {
 }
 
 
-def translate(event: Any) -> IntegrationEvent | None:
-    """The integration event for a domain event, or None if it stays private."""
-    translator = TRANSLATIONS.get(type(event).__qualname__)
-    return translator(event) if translator else None
+#: The integration event for a domain event, or None if it stays private.
+translate = translator(TRANSLATIONS)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import builtins
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -43,6 +44,19 @@ class IntegrationEvent:
     name: str
     key: str
     message: Message
+
+
+def translator(
+    translations: Mapping[str, Callable[[Any], IntegrationEvent]],
+) -> Callable[[Any], IntegrationEvent | None]:
+    """A service's ``translate``: the integration event for a domain event
+    (keyed by the event class's qualified name), or None if it stays private."""
+
+    def translate(event: Any) -> IntegrationEvent | None:
+        found = translations.get(type(event).__qualname__)
+        return found(event) if found else None
+
+    return translate
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from revmentor.matching.domain import availability
 from revmentor.matching.domain import constraints as c
 from revmentor.matching.domain.candidates import (
     MenteeCandidate,
@@ -136,3 +137,18 @@ def test_fast_feasible_pairs_match_every_per_pair_check(cohort: dict[str, Any]) 
     ]
     assert found.minutes.tolist() == [e.overlap_minutes for e in edges]
     assert found.units.tolist() == [score_units(e.score.total) for e in edges]
+
+
+@settings(max_examples=40, deadline=None)
+@given(cohorts())
+def test_bitmap_overlap_fallback_gives_the_same_round(cohort: dict[str, Any]) -> None:
+    """Cohorts with too many elementary segments use per-pair bitmaps instead of
+    segment matrices: the same pairs, overlaps and scores."""
+    segments = run_round(**cohort)
+    limit = availability.MAX_SEGMENTS
+    availability.MAX_SEGMENTS = 0
+    try:
+        bitmaps = run_round(**cohort)
+    finally:
+        availability.MAX_SEGMENTS = limit
+    assert bitmaps == segments
