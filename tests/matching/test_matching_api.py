@@ -493,3 +493,33 @@ async def test_enrolment_down_is_unavailable(
         pb.GetMatchRequest(match_id=ran.proposals[0].match_id),
         metadata=issuer.metadata("mentor", employee_id="E-1"),
     )
+
+
+async def test_two_managers_running_a_round_at_once_one_is_aborted(
+    stub: Stub, matching_app: MatchingApplication, seed, table
+) -> None:
+    """Both calls load the pool before either saves (a barrier in the attribute
+    fetch): one round is recorded, the other call is ABORTED and writes nothing."""
+    import asyncio
+    import threading
+
+    programme = seed.programme()
+    for _ in range(3):
+        seed.mentor(programme)
+        seed.mentee(programme)
+    barrier = threading.Barrier(2)
+
+    def fetch(ids: Sequence[str]) -> Mapping[str, Mapping[str, Any]]:
+        barrier.wait(timeout=10)
+        return table(ids)
+
+    matching_app.attributes = fetch
+    request = pb.RunRoundRequest(programme_id=programme)
+    outcomes = await asyncio.gather(
+        stub.RunRound(request), stub.RunRound(request), return_exceptions=True
+    )
+    codes = sorted(o.code().name if isinstance(o, grpc.aio.AioRpcError) else "OK" for o in outcomes)
+    assert codes == ["ABORTED", "OK"]
+    listed = await stub.ListMatches(pb.ListMatchesRequest(programme_id=programme))
+    assert listed.total_size == 3
+    assert len({m.mentee_id for m in listed.matches}) == 3
