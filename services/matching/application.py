@@ -19,6 +19,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from revmentor.kernel.application import ServiceApplication, expect_version
+from revmentor.kernel.attributes import AttributesUnavailable
 from revmentor.kernel.context import RequestContext, acting_as, current
 from revmentor.kernel.errors import (
     ConcurrencyConflict,
@@ -44,16 +45,14 @@ from revmentor.matching.domain.record import MatchingRound
 from revmentor.matching.domain.round import RoundResult, run_round
 from revmentor.matching.readmodel import MatchingReadModel
 
+__all__ = ["AttributesUnavailable", "MatchingApplication"]
+
 #: Fetches enrolment's matching attributes of participants (as dicts, see
 #: :mod:`revmentor.matching.domain.pool`); raises AttributesUnavailable.
 AttributeSource = Callable[[Sequence[str]], Mapping[str, Mapping[str, Any]]]
 
 #: Who expires proposals (recorded as the actor of Expired).
 EXPIRY_ACTOR = "service:matching-expiry"
-
-
-class AttributesUnavailable(Exception):
-    """Enrolment could not be asked for attributes (down, or refused us)."""
 
 
 def _no_source(ids: Sequence[str]) -> Mapping[str, Mapping[str, Any]]:

@@ -8,11 +8,11 @@ with the service token in ``REVMENTOR_MATCHING_TOKEN_FILE``.
 
 from __future__ import annotations
 
+from revmentor.kernel.attributes import EnrolmentAttributes
 from revmentor.kernel.service import ServiceParts, main
 from revmentor.kernel.settings import ServiceSettings, env
 from revmentor.matching.api import SERVICE_NAME, MatchingServicer
 from revmentor.matching.application import MatchingApplication
-from revmentor.matching.attributes import EnrolmentAttributes
 from revmentor.matching.integration import translate
 from revmentor.matching.subscriptions import expiry_job, subscription_job
 from revmentor.matching.v1 import matching_pb2_grpc
@@ -21,7 +21,7 @@ SERVICE = "matching"
 
 
 def build() -> ServiceParts:
-    app = MatchingApplication(attributes=EnrolmentAttributes())
+    app = MatchingApplication(attributes=EnrolmentAttributes(SERVICE))
     settings = ServiceSettings.from_env(SERVICE)
     every = float(env("MATCHING_EXPIRY_CHECK_SECONDS", "60"))
     return ServiceParts(

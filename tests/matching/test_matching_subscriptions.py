@@ -41,6 +41,7 @@ from revmentor.enrolment.domain.profile import (
 from revmentor.enrolment.domain.programme import ProgrammeRules, Topic
 from revmentor.enrolment.integration import translate as enrolment_translate
 from revmentor.enrolment.v1 import enrolment_pb2_grpc
+from revmentor.kernel.attributes import EnrolmentAttributes
 from revmentor.kernel.cloudevents import MalformedEvent, ReceivedEvent, decode
 from revmentor.kernel.consumer import SubscriptionRunner
 from revmentor.kernel.envelope import ERASED
@@ -48,7 +49,6 @@ from revmentor.kernel.grpc_server import GrpcServer
 from revmentor.kernel.natsserver import LocalNatsServer, free_port
 from revmentor.kernel.relay import Relay
 from revmentor.matching.application import AttributesUnavailable, MatchingApplication
-from revmentor.matching.attributes import EnrolmentAttributes
 from revmentor.matching.domain import match as m
 from revmentor.matching.subscriptions import (
     ENROLMENT_HANDLERS,
@@ -218,7 +218,9 @@ async def test_pool_follows_enrolment_and_training_and_closes_matches(
     service_token_file: Path,
 ) -> None:
     training = TrainingApplication(env=sqlite(tmp_path / "training.sqlite"))
-    matching = MatchingApplication(env=store, attributes=EnrolmentAttributes(enrolment_address))
+    matching = MatchingApplication(
+        env=store, attributes=EnrolmentAttributes("matching", enrolment_address)
+    )
     try:
         async with platform(enrolment, training, matching, nats_server.url):
             await story(enrolment, training, matching)
@@ -518,7 +520,7 @@ async def test_attributes_come_from_enrolment_with_the_service_token(
     mentee, withdrawn, erased = ids[MENTEE]
     await call(enrolment.withdraw, withdrawn, "workload", "")
     await call(enrolment.erase_participant, erased, "asked to be forgotten")
-    source = EnrolmentAttributes(enrolment_address, chunk=2)  # 5 ids: three calls
+    source = EnrolmentAttributes("matching", enrolment_address, chunk=2)  # 5 ids: three calls
     try:
         everyone = [*ids[MENTOR], *ids[MENTEE]]
         found = await call(source, [*everyone, mentor])
@@ -546,7 +548,7 @@ async def test_attributes_come_from_enrolment_with_the_service_token(
     assert found[other_mentor]["role"] == "mentor" and found[mentee]["role"] == "mentee"
     assert found[withdrawn]["status"] == "withdrawn"
     assert found[erased]["status"] == "erased"
-    assert await call(EnrolmentAttributes(enrolment_address), []) == {}
+    assert await call(EnrolmentAttributes("matching", enrolment_address), []) == {}
 
 
 async def test_refused_tokens_and_an_absent_enrolment_are_explained(
@@ -569,19 +571,19 @@ async def test_refused_tokens_and_an_absent_enrolment_are_explained(
 
     monkeypatch.delenv(TOKEN_VARIABLE, raising=False)
     monkeypatch.delenv("REVMENTOR_SERVICE_TOKEN_FILE", raising=False)
-    said = await refusal(EnrolmentAttributes(enrolment_address))
+    said = await refusal(EnrolmentAttributes("matching", enrolment_address))
     assert TOKEN_VARIABLE in said and "no service token" in said
 
     stranger = DevIssuer(tmp_path / "stranger")  # a key enrolment does not trust
     token_file = tmp_path / "wrong.token"
     token_file.write_text(stranger.token("service", service="matching"), encoding="utf-8")
     monkeypatch.setenv(TOKEN_VARIABLE, str(token_file))
-    said = await refusal(EnrolmentAttributes(enrolment_address))
+    said = await refusal(EnrolmentAttributes("matching", enrolment_address))
     assert f"enrolment at {enrolment_address} refused matching's token" in said
     assert "UNAUTHENTICATED" in said and TOKEN_VARIABLE in said
 
     # the file is re-read when it changes: the right token now works, same source object
-    source = EnrolmentAttributes(enrolment_address)
+    source = EnrolmentAttributes("matching", enrolment_address)
     with pytest.raises(AttributesUnavailable):
         await call(source, wanted)
     token_file.write_text(
@@ -592,12 +594,12 @@ async def test_refused_tokens_and_an_absent_enrolment_are_explained(
     source.close()
 
     person = enrolment_issuer.token("mentee", sub="someone")  # known, but not a service
-    said = await refusal(EnrolmentAttributes(enrolment_address, token=lambda: person))
+    said = await refusal(EnrolmentAttributes("matching", enrolment_address, token=lambda: person))
     assert "PERMISSION_DENIED" in said and "service token" in said
 
     nowhere = f"127.0.0.1:{free_port()}"
     monkeypatch.setenv("REVMENTOR_ENROLMENT_ADDR", nowhere)
-    said = await refusal(EnrolmentAttributes(token=lambda: person, timeout=2))
+    said = await refusal(EnrolmentAttributes("matching", token=lambda: person, timeout=2))
     assert f"enrolment at {nowhere} did not answer" in said
     assert "REVMENTOR_ENROLMENT_ADDR" in said
 

@@ -1,13 +1,14 @@
-"""Enrolment's matching attributes, fetched over gRPC for the length of one command.
+"""Enrolment's personal attributes of participants, fetched over gRPC for the
+length of one command (DESIGN section 4: asked of the owner at the moment of use).
 
-:class:`EnrolmentAttributes` is the production :data:`AttributeSource` of
-:class:`~revmentor.matching.application.MatchingApplication`: it calls
-enrolment's ``GetMatchingAttributes`` with matching's own service token
+:class:`EnrolmentAttributes` is the attribute source of matching (rounds,
+manual matches) and scheduling (slot suggestions): it calls enrolment's
+``GetMatchingAttributes`` with the calling service's own token
 (:class:`~revmentor.kernel.credentials.ServiceToken`, from
-``REVMENTOR_MATCHING_TOKEN_FILE``), at most :data:`CHUNK` ids per call, and
-maps the messages to the plain dicts :mod:`revmentor.matching.domain.pool`
-reads. The application runs commands in worker threads, so the channel is a
-blocking one (``kernel.tls.secure_channel``: TLS when ``GRPC_TLS_*`` say so).
+``REVMENTOR_<SERVICE>_TOKEN_FILE``), at most :data:`CHUNK` ids per call, and
+maps the messages to plain dicts (see :func:`attributes_dict`). Applications
+run commands in worker threads, so the channel is a blocking one
+(``kernel.tls.secure_channel``: TLS when ``GRPC_TLS_*`` say so).
 
 Whatever goes wrong (enrolment down, our token refused or missing) becomes
 :class:`AttributesUnavailable` with a message saying what to check.
@@ -26,9 +27,7 @@ from revmentor.enrolment.v1 import enrolment_pb2 as pb
 from revmentor.enrolment.v1 import enrolment_pb2_grpc as pb_grpc
 from revmentor.kernel.credentials import ServiceToken, ServiceTokenUnavailable
 from revmentor.kernel.tls import secure_channel
-from revmentor.matching.application import AttributesUnavailable
 
-SERVICE = "matching"
 ADDRESS_VARIABLE = "REVMENTOR_ENROLMENT_ADDR"
 DEFAULT_ADDRESS = "127.0.0.1:50051"
 #: Enrolment answers 1-1000 ids per call.
@@ -46,6 +45,10 @@ MEETING_PREFERENCES = {
     pb.MEETING_PREFERENCE_VIRTUAL: "virtual",
     pb.MEETING_PREFERENCE_EITHER: "either",
 }
+
+
+class AttributesUnavailable(Exception):
+    """Enrolment could not be asked for attributes (down, or refused our token)."""
 
 
 def attributes_dict(message: pb.MatchingAttributes) -> dict[str, Any]:
@@ -70,15 +73,17 @@ def attributes_dict(message: pb.MatchingAttributes) -> dict[str, Any]:
 
 
 class EnrolmentAttributes:
-    """``(participant ids) -> {participant_id: attributes}``, asked of enrolment.
+    """``(participant ids) -> {participant_id: attributes}``, asked of enrolment
+    on behalf of ``service`` (its token, its TLS settings).
 
     ``address`` defaults to ``REVMENTOR_ENROLMENT_ADDR`` (read at call time),
-    ``token`` to matching's :class:`ServiceToken`. Ids enrolment does not
+    ``token`` to the service's :class:`ServiceToken`. Ids enrolment does not
     return are simply absent from the answer. Thread-safe.
     """
 
     def __init__(
         self,
+        service: str,
         address: str | None = None,
         token: Callable[[], str] | None = None,
         timeout: float = TIMEOUT_SECONDS,
@@ -87,7 +92,8 @@ class EnrolmentAttributes:
         if not 1 <= chunk <= CHUNK:
             raise ValueError(f"chunk must be 1-{CHUNK}")
         self._address = address
-        self._service_token = ServiceToken(SERVICE)
+        self.service = service
+        self._service_token = ServiceToken(service)
         self._token = token or self._service_token
         self.timeout = timeout
         self.chunk = chunk
@@ -106,7 +112,7 @@ class EnrolmentAttributes:
         with self._lock:
             channel = self._channels.get(address)
             if channel is None:
-                channel = self._channels[address] = secure_channel(address, SERVICE)
+                channel = self._channels[address] = secure_channel(address, self.service)
         return pb_grpc.EnrolmentServiceStub(channel)
 
     def __call__(self, ids: Sequence[str]) -> Mapping[str, Mapping[str, Any]]:
@@ -142,7 +148,7 @@ class EnrolmentAttributes:
             return f"{where} refused matching's token ({said}): check {self.token_variable}"
         if code == grpc.StatusCode.PERMISSION_DENIED:
             return (
-                f"{where} does not let matching's token read matching attributes ({said}): "
+                f"{where} does not let {self.service}'s token read attributes ({said}): "
                 f"the token in {self.token_variable} must be a service token "
                 "(claim 'service': 'matching')"
             )
@@ -156,7 +162,7 @@ class EnrolmentAttributes:
                 f"{where} does not know a participant of the pool ({said}): "
                 "matching may not have consumed its latest events yet; retry shortly"
             )
-        return f"{where} could not give matching attributes ({said})"
+        return f"{where} could not give the attributes ({said})"
 
     def close(self) -> None:
         with self._lock:
