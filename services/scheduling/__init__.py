@@ -1,0 +1,2 @@
+"""The scheduling service: mentorships of confirmed pairs, their sessions,
+reminders, stalled pairs and iCalendar feeds."""
