@@ -150,6 +150,35 @@ class SchedulingApplication(ServiceApplication):
         self.keys.destroy(participant_id)
 
     # -- sessions -----------------------------------------------------------------------------
+    def log_past_session(
+        self,
+        mentorship_id: str,
+        local_start: str,
+        time_zone: str,
+        duration_minutes: int,
+        mode: str,
+        location: str = "",
+        meeting_link: str = "",
+        agenda: str = "",
+        by: str = "",
+        by_role: str = "",
+        expected_version: int = 0,
+    ) -> tuple[Mentorship, str]:
+        """Record a session that already took place: booked and held in one save."""
+        return self.schedule_session(
+            mentorship_id,
+            local_start,
+            time_zone,
+            duration_minutes,
+            mode,
+            location,
+            meeting_link,
+            agenda,
+            by,
+            expected_version,
+            held_by_role=by_role or ms.MANAGER,
+        )
+
     def schedule_session(
         self,
         mentorship_id: str,
@@ -162,8 +191,13 @@ class SchedulingApplication(ServiceApplication):
         agenda: str = "",
         by: str = "",
         expected_version: int = 0,
+        held_by_role: str = "",
     ) -> tuple[Mentorship, str]:
-        """Book a session; returns the mentorship and the new session's id."""
+        """Book a session; returns the mentorship and the new session's id.
+
+        ``held_by_role`` set: the session already took place (``log_past_session``):
+        it must lie in the past and is recorded as held by ``by`` in the same save.
+        """
         mentorship = self._at(mentorship_id, expected_version)
         programme = self.programme_of(mentorship.programme_id)
         v = Violations()
@@ -172,10 +206,12 @@ class SchedulingApplication(ServiceApplication):
         rules.check_agenda(v, agenda)
         v.raise_if_any()
         assert slot is not None
-        self._require_bookable(mentorship, programme, slot, "")
+        self._require_bookable(mentorship, programme, slot, "", past=bool(held_by_role))
         session_id = mentorship.schedule(
             slot, mode, location.strip(), meeting_link.strip(), agenda.strip(), by
         )
+        if held_by_role:
+            mentorship.record_attendance(session_id, ms.HELD, by, held_by_role, self.clock())
         diaries = self._book(mentorship, session_id, slot)
         self.save(mentorship, *diaries)
         return mentorship, session_id
@@ -256,8 +292,12 @@ class SchedulingApplication(ServiceApplication):
         programme: SchedulingProgramme,
         slot: rules.Slot,
         session_id: str,
+        past: bool = False,
     ) -> None:
-        rules.require_future(slot, self.clock())
+        if past:
+            rules.require_past(slot, self.clock())
+        else:
+            rules.require_future(slot, self.clock())
         rules.require_within(slot, programme.start_date, programme.end_date)
         rules.require_gap(
             slot,

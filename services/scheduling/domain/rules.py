@@ -105,6 +105,13 @@ def require_future(slot: Slot, now: datetime) -> None:
         )
 
 
+def require_past(slot: Slot, now: datetime) -> None:
+    if slot.start > now:
+        raise IllegalTransition(
+            f"the session starts in the future ({times.stamp(slot.start)}): schedule it instead"
+        )
+
+
 def require_within(slot: Slot, start_date: str, end_date: str) -> None:
     """The session's local dates lie within the programme's dates (when known)."""
     if not start_date or not end_date:

@@ -79,6 +79,11 @@ class SchedulingServiceStub:
                 request_serializer=revmentor_dot_scheduling_dot_v1_dot_scheduling__pb2.DisputeAttendanceRequest.SerializeToString,
                 response_deserializer=revmentor_dot_scheduling_dot_v1_dot_scheduling__pb2.Session.FromString,
                 _registered_method=True)
+        self.LogPastSession = channel.unary_unary(
+                '/revmentor.scheduling.v1.SchedulingService/LogPastSession',
+                request_serializer=revmentor_dot_scheduling_dot_v1_dot_scheduling__pb2.ScheduleSessionRequest.SerializeToString,
+                response_deserializer=revmentor_dot_scheduling_dot_v1_dot_scheduling__pb2.Session.FromString,
+                _registered_method=True)
         self.SuggestSlots = channel.unary_unary(
                 '/revmentor.scheduling.v1.SchedulingService/SuggestSlots',
                 request_serializer=revmentor_dot_scheduling_dot_v1_dot_scheduling__pb2.SuggestSlotsRequest.SerializeToString,
@@ -161,6 +166,14 @@ class SchedulingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def LogPastSession(self, request, context):
+        """A session the pair already had (e.g. met before booking it here): recorded
+        as held at once, under the same rules except "not in the past".
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def SuggestSlots(self, request, context):
         """The next free slots where both members' weekly availability overlaps.
         """
@@ -234,6 +247,11 @@ def add_SchedulingServiceServicer_to_server(servicer, server):
             'DisputeAttendance': grpc.unary_unary_rpc_method_handler(
                     servicer.DisputeAttendance,
                     request_deserializer=revmentor_dot_scheduling_dot_v1_dot_scheduling__pb2.DisputeAttendanceRequest.FromString,
+                    response_serializer=revmentor_dot_scheduling_dot_v1_dot_scheduling__pb2.Session.SerializeToString,
+            ),
+            'LogPastSession': grpc.unary_unary_rpc_method_handler(
+                    servicer.LogPastSession,
+                    request_deserializer=revmentor_dot_scheduling_dot_v1_dot_scheduling__pb2.ScheduleSessionRequest.FromString,
                     response_serializer=revmentor_dot_scheduling_dot_v1_dot_scheduling__pb2.Session.SerializeToString,
             ),
             'SuggestSlots': grpc.unary_unary_rpc_method_handler(
@@ -499,6 +517,33 @@ class SchedulingService:
             target,
             '/revmentor.scheduling.v1.SchedulingService/DisputeAttendance',
             revmentor_dot_scheduling_dot_v1_dot_scheduling__pb2.DisputeAttendanceRequest.SerializeToString,
+            revmentor_dot_scheduling_dot_v1_dot_scheduling__pb2.Session.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def LogPastSession(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/revmentor.scheduling.v1.SchedulingService/LogPastSession',
+            revmentor_dot_scheduling_dot_v1_dot_scheduling__pb2.ScheduleSessionRequest.SerializeToString,
             revmentor_dot_scheduling_dot_v1_dot_scheduling__pb2.Session.FromString,
             options,
             channel_credentials,
