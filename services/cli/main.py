@@ -5,6 +5,8 @@
                     [--service NAME] [--ttl SECONDS] [--var DIR]
     revmentor enrol import FILE.csv --programme ID [--target HOST:PORT] [--token JWT]
     revmentor enrol programmes [--target HOST:PORT] [--token JWT]
+    revmentor participant export|erase PARTICIPANT_ID ...
+    revmentor calendar PARTICIPANT_ID [--output FILE.ics] [--target HOST:PORT] [--token JWT]
 
 Calls to a service carry a bearer token: ``--token``, else ``REVMENTOR_TOKEN``,
 else a short-lived admin token the tool mints from the development key that
@@ -103,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_token_parser(commands)
     add_participant_parser(commands)
+    add_calendar_parser(commands)
     enrol = commands.add_parser("enrol", help="enrolment: programmes and participants")
     enrol_commands = enrol.add_subparsers(dest="enrol_command", metavar="COMMAND", required=True)
     target_help = (
@@ -162,6 +165,28 @@ def add_participant_parser(commands: Any) -> None:
     erase.add_argument("--token", metavar="JWT", help=TOKEN_HELP)
 
 
+def add_calendar_parser(commands: Any) -> None:
+    calendar = commands.add_parser(
+        "calendar",
+        help="a participant's mentoring sessions as an iCalendar (.ics) file",
+        description=(
+            "Fetch the participant's sessions from the scheduling service as RFC 5545 "
+            "iCalendar: stable UIDs, SEQUENCE bumped on every change, cancelled sessions "
+            "marked STATUS:CANCELLED, times in the zone each session was booked in."
+        ),
+    )
+    calendar.add_argument("participant_id", metavar="PARTICIPANT_ID")
+    calendar.add_argument(
+        "--output", type=Path, metavar="FILE.ics", help="write to FILE (mode 0600), not stdout"
+    )
+    calendar.add_argument(
+        "--target",
+        metavar="HOST:PORT",
+        help="scheduling service address (default: from var/run/endpoints.json)",
+    )
+    calendar.add_argument("--token", metavar="JWT", help=TOKEN_HELP)
+
+
 def add_token_parser(commands: Any) -> None:
     token = commands.add_parser(
         "token",
@@ -219,6 +244,10 @@ def dispatch(args: argparse.Namespace) -> int:
         return up.run(var, seed=not args.no_seed, nats_port=args.nats_port, secure=args.secure)
     if args.command == "token":
         return print_token(args)
+    if args.command == "calendar":
+        from revmentor.cli import calendar
+
+        return calendar.run(args.participant_id, args.token, args.output, args.target)
     if args.command == "participant":
         from revmentor.cli import privacy
 
