@@ -130,11 +130,15 @@ class ServiceApplication(Application[UUID]):
         processing = ProcessingEvent[UUID](Tracking(upstream, position))
         processing.collect_events(*objs)
         try:
-            self._record(processing)
+            recordings = self._record(processing)
         except IntegrityError as error:
             if self.process_recorder.has_tracking_id(upstream, position):
                 return False
             raise ConcurrencyConflict(f"conflict while applying {upstream}#{position}") from error
+        # As ``save`` does: snapshot aggregates past their interval (consumers
+        # write most events of a big programme's pool) and wake the relay.
+        self._take_snapshots(processing)
+        self._notify(recordings)
         return True
 
     def tracked_position(self, upstream: str) -> int:

@@ -17,8 +17,9 @@ the roles the table grants *for this RPC* only.
 
 A match the caller may not see is reported exactly as a missing one
 (NOT_FOUND, same message), so ids cannot be probed. A participant sees their
-match without its checks and override justification: those are facts derived
-from both people's attributes (an age gap reveals the other's age).
+match with its checks and score breakdown - the derived facts both sides need
+to accept or decline knowingly - but never a manager's override justification;
+their own export leaves out the other side's reasons and who acted.
 """
 
 from __future__ import annotations

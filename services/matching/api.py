@@ -287,8 +287,15 @@ _PRIVATE_FIELDS = ("override_justification",)
 
 
 def _without_private(document: dict[str, Any]) -> dict[str, Any]:
+    """A participant's own export: without the manager's justification, the
+    other side's free-text reasons, and who acted (subjects of other people)."""
+    me = document.get("participant_id", "")
     for item in document.get("matches", []):
         for event in item.get("history", []):
+            state = event.get("state", {})
             for name in _PRIVATE_FIELDS:
-                event.get("state", {}).pop(name, None)
+                state.pop(name, None)
+            if state.get("participant_id", me) != me:
+                state.pop("reason", None)
+            event.get("envelope", {}).pop("actor", None)
     return document

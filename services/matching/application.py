@@ -13,6 +13,7 @@ command and never stored; only what was derived from them is recorded.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -33,7 +34,7 @@ from revmentor.kernel.ids import parse_id
 from revmentor.kernel.readmodel import ReadModel
 from revmentor.matching.domain import explain, policy, pool
 from revmentor.matching.domain import match as m
-from revmentor.matching.domain.constraints import ManagerChain, PairContext
+from revmentor.matching.domain.constraints import ManagerChain, PairContext, overlap_minutes
 from revmentor.matching.domain.match import Match, round_match_id
 from revmentor.matching.domain.programme import (
     MENTEE,
@@ -43,9 +44,12 @@ from revmentor.matching.domain.programme import (
 )
 from revmentor.matching.domain.record import MatchingRound
 from revmentor.matching.domain.round import RoundResult, run_round
+from revmentor.matching.domain.scoring import score_pair
 from revmentor.matching.readmodel import MatchingReadModel
 
 __all__ = ["AttributesUnavailable", "MatchingApplication"]
+
+log = logging.getLogger(__name__)
 
 #: Fetches enrolment's matching attributes of participants (as dicts, see
 #: :mod:`revmentor.matching.domain.pool`); raises AttributesUnavailable.
@@ -53,6 +57,8 @@ AttributeSource = Callable[[Sequence[str]], Mapping[str, Mapping[str, Any]]]
 
 #: Who expires proposals (recorded as the actor of Expired).
 EXPIRY_ACTOR = "service:matching-expiry"
+#: A round recomputed on a pool changed meanwhile by something else than a round.
+ROUND_ATTEMPTS = 3
 
 
 def _no_source(ids: Sequence[str]) -> Mapping[str, Mapping[str, Any]]:
@@ -129,10 +135,26 @@ class MatchingApplication(ServiceApplication):
 
         The round number is the pool's next, and the round id derives from it,
         so a concurrent round for the same programme collides on the round id
-        and on the pool version: one wins, the other is ABORTED.
+        and on the pool version: one wins, the other is ABORTED. Any other pool
+        change meanwhile (an enrolment, a decline) is not a reason to give up: the
+        round is recomputed on the fresh pool, up to :data:`ROUND_ATTEMPTS` times
+        (not when the caller pinned ``expected_version``).
         """
-        programme = self.programme(programme_id)
-        expect_version(programme, expected_version, "programme")
+        for attempt in range(1, ROUND_ATTEMPTS + 1):
+            programme = self.programme(programme_id)
+            expect_version(programme, expected_version, "programme")
+            rounds_before = programme.rounds
+            try:
+                return self._run_round(programme)
+            except ConcurrencyConflict:
+                fresh = self.programme(programme_id)
+                if expected_version or fresh.rounds != rounds_before:
+                    raise  # pinned, or another round won: the caller decides
+                if attempt == ROUND_ATTEMPTS:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _run_round(self, programme: MatchingProgramme) -> MatchingRound:
         found = self._fetch(pool.members_to_fetch(programme))
         try:
             mentees, mentors = pool.cohort(programme, found)
@@ -278,8 +300,7 @@ class MatchingApplication(ServiceApplication):
         load = programme.load.get(mentor_id, 0)
         checks += (explain.capacity_check(mentor_id, load, rules.mentor_capacity),)
         self._refuse_unless_allowed(checks, overrides)
-        score = run_round([mentee], [mentor], rules, {}, frozenset()).proposals
-        scored = score[0] if score else None
+        scored = score_pair(mentee, mentor, overlap_minutes(mentee, mentor, ctx), rules)
         record = Match(
             id=uuid4(),
             programme_id=programme.programme_id,
@@ -287,8 +308,8 @@ class MatchingApplication(ServiceApplication):
             mentor_id=mentor_id,
             origin=m.MANUAL,
             round_id="",
-            score=scored.score if scored else 0.0,
-            breakdown=[_component(c) for c in scored.breakdown] if scored else [],
+            score=scored.total,
+            breakdown=[_component(c) for c in scored.components],
             checks=[c.as_dict() for c in checks],
             override_justification=justification.strip(),
             overridden=sorted(overrides),
@@ -371,21 +392,33 @@ class MatchingApplication(ServiceApplication):
         """
         stamp = _stamp(now)
         due = self.query(lambda model: model.due_proposals(stamp))
+        by_programme: dict[str, list[str]] = {}
+        for match_id, programme_id in due:
+            by_programme.setdefault(programme_id, []).append(match_id)
         expired = 0
         ctx = current()
         with acting_as(RequestContext(EXPIRY_ACTOR, ctx.correlation_id, ctx.causation_id)):
-            for match_id in due:
-                record = self.match(match_id)
-                if not record.expire(stamp):
-                    continue
-                programme = self.programme(str(record.programme_id))
-                programme.release(str(record.id), record.mentee_id, record.mentor_id, m.EXPIRED)
+            for programme_id, match_ids in sorted(by_programme.items()):
                 try:
-                    self.save(programme, record)
+                    expired += self._expire_in(programme_id, match_ids, stamp)
                 except ConcurrencyConflict:
                     continue  # answered, or expired by another replica: next pass
-                expired += 1
+                except Exception:
+                    log.exception("matching: expiring proposals of %s failed", programme_id)
         return expired
+
+    def _expire_in(self, programme_id: str, match_ids: list[str], stamp: str) -> int:
+        """One programme's due proposals: one pool load, one save."""
+        programme = self.programme(programme_id)
+        records = []
+        for match_id in match_ids:
+            record = self.match(match_id)
+            if record.expire(stamp):
+                programme.release(str(record.id), record.mentee_id, record.mentor_id, m.EXPIRED)
+                records.append(record)
+        if records:
+            self.save(programme, *records)
+        return len(records)
 
     # -- consumed upstream facts ------------------------------------------------------------
     def close_open_matches(

@@ -141,7 +141,7 @@ def match_message(record: Match, private: bool = True) -> pb.Match:
         origin=ORIGIN[record.origin],
         round_id=record.round_id,
         score=record.score,
-        breakdown=[component_message(c) for c in record.breakdown],
+        breakdown=[component_message(c) for c in _listed(record.breakdown)],
         checks=[check_message(c) for c in checks],
         mentee_answer=ANSWER[record.answers[MENTEE]],
         mentor_answer=ANSWER[record.answers[MENTOR]],
@@ -167,7 +167,6 @@ def match_view_message(view: Mapping[str, Any]) -> pb.Match:
         origin=ORIGIN[view["origin"]],
         round_id=view["round_id"],
         score=view["score"],
-        breakdown=[component_message(c) for c in view["breakdown"]],
         mentee_answer=ANSWER[view["answers"][MENTEE]],
         mentor_answer=ANSWER[view["answers"][MENTOR]],
         proposed_at=view["proposed_at"],
@@ -252,3 +251,8 @@ def _round_fields(
         "ran_at": source["ran_at"],
         "ran_by": ran_by,
     }
+
+
+def _listed(value: Any) -> list[Any]:
+    """A sealed list, or nothing once it reads as erased."""
+    return value if isinstance(value, list) else []

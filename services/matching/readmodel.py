@@ -42,7 +42,6 @@ class MatchingReadModel(ReadModel):
             "origin": e.origin,
             "round_id": e.round_id,
             "score": e.score,
-            "breakdown": e.breakdown,
             "answers": {"mentee": "pending", "mentor": "pending"},
             "proposed_at": e.proposed_at,
             "expires_at": e.expires_at,
@@ -130,10 +129,10 @@ class MatchingReadModel(ReadModel):
         ids = self.by_participant.get(participant_id, [])
         return [i for i in ids if self.matches[i]["status"] in OPEN]
 
-    def due_proposals(self, now: str) -> list[str]:
-        """Proposals whose response window has passed at ``now`` (ISO UTC)."""
+    def due_proposals(self, now: str) -> list[tuple[str, str]]:
+        """(match id, programme id) of proposals whose window passed at ``now`` (ISO UTC)."""
         return sorted(
-            v["match_id"]
+            (v["match_id"], v["programme_id"])
             for v in self.matches.values()
             if v["status"] == PROPOSED and v["expires_at"] <= now
         )

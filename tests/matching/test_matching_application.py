@@ -293,23 +293,6 @@ def test_two_manual_matches_for_one_mentee_at_once_one_wins(
     assert len(matching_app.matches(participant_id=mentee)) == 1
 
 
-def test_racing_answers_on_one_proposal_one_wins(
-    matching_app: MatchingApplication, seed: Seeder
-) -> None:
-    programme = seed.programme()
-    mentor = seed.mentor(programme)
-    mentee = seed.mentee(programme)
-    [proposal] = matching_app.run_round(programme).proposals
-    mine = matching_app.match(proposal["match_id"])
-    theirs = matching_app.match(proposal["match_id"])
-    mine.accept(mentee, "2027-01-01T00:00:00Z")
-    theirs.decline(mentor, "no", "2027-01-01T00:00:00Z")
-    matching_app.save(mine)
-    with pytest.raises(ConcurrencyConflict):
-        matching_app.save(theirs)
-    assert matching_app.match(proposal["match_id"]).status == "proposed"
-
-
 def test_stale_expected_version_is_aborted(matching_app: MatchingApplication, seed: Seeder) -> None:
     programme = seed.programme()
     seed.mentor(programme)
@@ -427,3 +410,73 @@ def test_match_ids_are_deterministic_per_round_and_mentee() -> None:
     assert round_match_id("r", "m") == round_match_id("r", "m")
     assert round_match_id("r", "m") != round_match_id("r2", "m")
     assert Match.__name__ == "Match"
+
+
+def test_two_answers_at_once_through_respond_one_wins(
+    matching_app: MatchingApplication, seed: Seeder
+) -> None:
+    """Both answers load the proposal before either saves: one is recorded, the
+    other is a concurrency conflict (ABORTED) and changes nothing."""
+    programme = seed.programme()
+    mentor = seed.mentor(programme)
+    mentee = seed.mentee(programme)
+    [proposal] = matching_app.run_round(programme).proposals
+    barrier = threading.Barrier(2)
+    load = matching_app.match
+
+    def match_after_both_loaded(match_id: str) -> Match:
+        found = load(match_id)
+        barrier.wait(timeout=10)
+        return found
+
+    matching_app.match = match_after_both_loaded  # type: ignore[method-assign]
+    mid = proposal["match_id"]
+    with ThreadPoolExecutor(2) as pool:
+        futures = [pool.submit(matching_app.respond, mid, who, True) for who in (mentee, mentor)]
+    matching_app.match = load  # type: ignore[method-assign]
+    outcomes = [f.exception() or f.result() for f in futures]
+    assert sum(isinstance(o, ConcurrencyConflict) for o in outcomes) == 1
+    after = matching_app.match(mid)
+    assert after.status == "proposed"
+    assert sorted(after.answers.values()) == ["accepted", "pending"]
+
+
+def test_a_late_answer_is_refused_before_the_expiry_job_runs(
+    matching_app: MatchingApplication, seed: Seeder
+) -> None:
+    programme = seed.programme()
+    seed.mentor(programme)
+    mentee = seed.mentee(programme)
+    [proposal] = matching_app.run_round(programme).proposals
+    record = matching_app.match(proposal["match_id"])
+    with pytest.raises(IllegalTransition, match="expired"):
+        record.accept(mentee, record.expires_at)
+
+
+def test_a_withdrawn_manager_still_links_the_reporting_line(
+    matching_app: MatchingApplication, seed: Seeder
+) -> None:
+    """mentee E-BOSS <- E-MID (withdrawn) <- mentor E-JUNIOR: still one line."""
+    programme = seed.programme()
+    boss = seed.mentee(programme, employee_id="E-BOSS")
+    middle = seed.mentee(programme, employee_id="E-MID", manager_employee_id="E-BOSS")
+    seed.mentor(programme, employee_id="E-JUNIOR", manager_employee_id="E-MID")
+    seed.leave(programme, middle)
+    seed.table.rows[middle]["status"] = "withdrawn"
+    record = matching_app.run_round(programme)
+    assert record.proposals == []
+    [unmatched] = record.unmatched
+    assert unmatched["mentee_id"] == boss
+    assert unmatched["excluded_by"] == {"reporting_line": 1}
+
+
+def test_a_manual_match_with_an_override_is_scored(
+    matching_app: MatchingApplication, seed: Seeder
+) -> None:
+    programme = seed.programme()
+    mentor = seed.mentor(programme, department="digital")
+    mentee = seed.mentee(programme, department="digital")
+    match = matching_app.propose_match(
+        programme, mentee, mentor, ["same_department"], "HR agreed, see ticket 42"
+    )
+    assert match.score > 0 and {c["name"] for c in match.breakdown} >= {"coverage", "age_gap"}

@@ -53,7 +53,9 @@ def round_match_id(round_id: UUID | str, mentee_id: str) -> UUID:
 
 class Match(Aggregate):
     class Proposed(Aggregate.Created):
-        personal_fields = ("checks", "override_justification")
+        #: The breakdown is derived from personal attributes too (an age-gap
+        #: value and the target give the gap back): sealed like the checks.
+        personal_fields = ("checks", "breakdown", "override_justification")
         programme_id: UUID
         mentee_id: str
         mentor_id: str
@@ -140,6 +142,15 @@ class Match(Aggregate):
         if self.status != status:
             raise IllegalTransition(f"match {self.id} is {self.status}: cannot {doing}")
 
+    def _require_unexpired(self, at: str) -> None:
+        """An answer after the response window is refused even before the expiry
+        job has recorded it: the proposal already counts as declined."""
+        if self.expires_at and at >= self.expires_at:
+            raise IllegalTransition(
+                f"the proposal expired at {self.expires_at} and counts as declined; "
+                "the next round can propose again"
+            )
+
     # -- answers -----------------------------------------------------------------------
     class Accepted(PairEvent):
         participant_id: str
@@ -170,6 +181,7 @@ class Match(Aggregate):
         """Record one side's yes; the second yes confirms (same save). False if repeated."""
         side = self.side_of(participant_id)
         self._require(PROPOSED, "accept it")
+        self._require_unexpired(at)
         if self.answers[side] == ACCEPTED:
             return False
         self._accept(participant_id, side, at, **self._pair)
@@ -204,6 +216,7 @@ class Match(Aggregate):
     def decline(self, participant_id: str, reason: str, at: str) -> None:
         side = self.side_of(participant_id)
         self._require(PROPOSED, "decline it")
+        self._require_unexpired(at)
         self._decline(participant_id, side, reason, at, **self._pair)
 
     class Expired(PairEvent):

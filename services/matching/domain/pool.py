@@ -25,6 +25,7 @@ from revmentor.matching.domain.programme import MENTEE, MENTOR, MatchingProgramm
 
 #: Enrolment statuses under which a participant may still be matched.
 ENROLLED = "enrolled"
+ERASED = "erased"
 
 Attributes = Mapping[str, Any]
 
@@ -72,11 +73,15 @@ def mentor_candidate(
 
 
 def manager_links(found: Sequence[Attributes]) -> dict[str, str]:
-    """employee id -> manager employee id, as far as the programme's members tell."""
+    """employee id -> manager employee id, as far as the programme's members tell.
+
+    Withdrawn members count: a manager who left the programme is still in the
+    reporting line between a mentee and a mentor. Erased ones have no links left.
+    """
     return {
         str(a["employee_id"]): str(a["manager_employee_id"])
         for a in found
-        if _enrolled(a) and a.get("employee_id") and a.get("manager_employee_id")
+        if a.get("status") != ERASED and a.get("employee_id") and a.get("manager_employee_id")
     }
 
 
@@ -112,9 +117,10 @@ def _wanted(programme: MatchingProgramme) -> list[str]:
 
 
 def members_to_fetch(programme: MatchingProgramme) -> list[str]:
-    """Everyone whose attributes a round needs: the cohort plus the active
-    members already taken, whose manager links are part of the reporting tree."""
-    return sorted(set(programme.ids(MENTEE)) | set(programme.ids(MENTOR)))
+    """Everyone whose attributes a round needs: the cohort, plus every other
+    member - taken or withdrawn - whose manager link is part of the reporting tree."""
+    mentees = programme.ids(MENTEE, active_only=False)
+    return sorted(set(mentees) | set(programme.ids(MENTOR, active_only=False)))
 
 
 __all__ = ["MENTEE", "MENTOR", "cohort", "manager_links", "members_to_fetch"]

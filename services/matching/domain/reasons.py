@@ -66,6 +66,18 @@ def _sentences(code: str, e: str, k: int, n: int, ctx: c.PairContext) -> tuple[s
     return table[code]
 
 
+#: Mentor ids named in a sentence at most: a round's record stays small however
+#: many mentors fit (the count is in ``excluded_by``).
+NAMED_AT_MOST = 3
+
+
+def _some(ids: Sequence[str]) -> str:
+    ordered = sorted(ids)
+    shown = ", ".join(ordered[:NAMED_AT_MOST])
+    more = len(ordered) - NAMED_AT_MOST
+    return f"{shown} and {more} more" if more > 0 else shown
+
+
 def explain_unmatched(
     mentee: MenteeCandidate,
     mentors: Sequence[MentorCandidate],
@@ -119,10 +131,12 @@ def explain_from_counts(
     if isinstance(own, c.Exclusion):
         return Unmatched(e, (own.explanation,), ((own.code, n_mentors),))
     if feasible_mentor_ids:
-        ids = ", ".join(sorted(feasible_mentor_ids))
         return Unmatched(
             e,
-            (f"every mentor who passes all constraints for {e} ({ids}) is already at capacity",),
+            (
+                f"every mentor who passes all constraints for {e} "
+                f"({_some(feasible_mentor_ids)}) is already at capacity",
+            ),
             ((c.CAPACITY, len(feasible_mentor_ids)),),
         )
     counts: Counter[str] = Counter(mentor_counts)
