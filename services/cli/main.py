@@ -41,7 +41,9 @@ must be there, in any order:
   manager_employee_id the manager's employee id, empty when none
   time_zone           IANA name, e.g. Europe/Paris
   languages           en;fr              (BCP 47 tags, ';'-separated)
-  skills              mentors: generative-ai;social-media   (topic codes)
+  skills              mentors: generative-ai:3;social-media
+                      (topic codes, each with an optional :level,
+                      1 = basics ... 3 = expert; 2 when left out)
   needs               mentees: generative-ai:1;data-literacy:2
                       (topic:priority, 1 = must ... 3 = nice to have)
   availability        Mon 09:00-11:00;Wed 14:00-16:00   (local time)

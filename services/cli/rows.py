@@ -17,7 +17,9 @@ department, site     free text, e.g. ``Finance``, ``Paris``
 manager_employee_id  the manager's employee id (empty when none)
 time_zone            IANA name, e.g. ``Europe/Paris``
 languages            ``;``-separated BCP 47 tags: ``en;fr``
-skills               mentors: ``;``-separated topic codes: ``generative-ai;social-media``
+skills               mentors: ``;``-separated topic codes, each with an optional
+                     ``:level`` (1 basics .. 3 expert; 2 when left out):
+                     ``generative-ai:3;social-media``
 needs                mentees: ``topic:priority`` (1 must .. 3 nice to have):
                      ``generative-ai:1;data-literacy:2``
 availability         weekly windows in the person's time zone:
@@ -75,15 +77,18 @@ NO = {"no", "n", "false", "0"}
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 WINDOW = re.compile(r"^([A-Za-z]+)\.?\s+(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
 NEED = re.compile(r"^([^:\s]+)\s*:\s*(\S+)$")
+SKILL = re.compile(r"^([^:\s]+)(?:\s*:\s*([1-3]))?$")
 
 #: Where the service's field names differ from the CSV columns.
 COLUMN_OF_FIELD = {
     "skills_offered": "skills",
+    "skill_levels": "skills",
     "learning_needs": "needs",
     "consent.given": "consent",
     "consent.notice_version": "notice_version",
 }
 INDEXED_FIELD = re.compile(r"^(\w+)\[(\d+)\](?:\.(\w+))?$")
+KEYED_FIELD = re.compile(r"^(\w+)\[([^\]]+)\]$")
 
 Problem = tuple[str, str]  # (column, what is wrong)
 
@@ -108,7 +113,8 @@ class Row:
 def column_problem(service_field: str, description: str) -> Problem:
     """A field violation from the service, named after the CSV column it came from.
 
-    ``profile.availability[1].end_time`` -> (``availability``, ``item 2 end_time: ...``).
+    ``profile.availability[1].end_time`` -> (``availability``, ``item 2 end_time: ...``);
+    ``profile.skill_levels[generative-ai]`` -> (``skills``, ``generative-ai: ...``).
     """
     name = service_field.removeprefix("profile.")
     indexed = INDEXED_FIELD.match(name)
@@ -116,6 +122,10 @@ def column_problem(service_field: str, description: str) -> Problem:
         base, index, part = indexed.groups()
         where = f"item {int(index) + 1}" + (f" {part}" if part else "")
         return COLUMN_OF_FIELD.get(base, base), f"{where}: {description}"
+    keyed = KEYED_FIELD.match(name)
+    if keyed:
+        base, key = keyed.groups()
+        return COLUMN_OF_FIELD.get(base, base), f"{key}: {description}"
     return COLUMN_OF_FIELD.get(name, name), description
 
 
@@ -204,6 +214,15 @@ def parse_record(line: int, header: list[str], cells: list[str], programme_id: s
         birth_year is not None,
         f"must be a whole number such as 1984 (got {values['birth_year']!r})",
     )
+    skills, levels, bad_skills = _skills(values["skills"])
+    for item in bad_skills:
+        problems.append(
+            (
+                "skills",
+                f"{item!r} must be a topic code with an optional level 1-3, "
+                "e.g. generative-ai or generative-ai:3 (1 basics - 3 expert)",
+            )
+        )
     needs, bad_needs = _needs(values["needs"])
     for item in bad_needs:
         problems.append(
@@ -239,7 +258,8 @@ def parse_record(line: int, header: list[str], cells: list[str], programme_id: s
             site=values["site"],
             time_zone=values["time_zone"],
             languages=_list(values["languages"]),
-            skills_offered=_list(values["skills"]),
+            skills_offered=skills,
+            skill_levels=levels,
             learning_needs=needs,
             availability=windows,
             meeting_preference=preference,
@@ -258,6 +278,23 @@ def _year(text: str) -> int | None:
         return int(text)
     except ValueError:
         return None
+
+
+def _skills(text: str) -> tuple[list[str], dict[str, int], list[str]]:
+    """``generative-ai:3;social-media`` -> topics, their given levels, bad items."""
+    topics: list[str] = []
+    levels: dict[str, int] = {}
+    bad: list[str] = []
+    for item in _list(text):
+        match = SKILL.match(item)
+        if not match:
+            bad.append(item)
+            continue
+        topic, level = match.groups()
+        topics.append(topic)
+        if level is not None:
+            levels[topic] = int(level)
+    return topics, levels, bad
 
 
 def _needs(text: str) -> tuple[list[pb.LearningNeed], list[str]]:

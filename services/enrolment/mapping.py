@@ -99,6 +99,7 @@ def profile_from(p: pb.Profile) -> Profile:
             AvailabilityWindow(w.weekday, w.start_time, w.end_time) for w in p.availability
         ),
         meeting_preference=PREFERENCE.get(p.meeting_preference, ""),
+        skill_levels=tuple(p.skill_levels.items()),
     )
 
 
@@ -161,6 +162,7 @@ def profile_message(profile: dict[str, Any]) -> pb.Profile:
             for w in p.availability
         ],
         meeting_preference=PREFERENCE_PB.get(p.meeting_preference, 0),
+        skill_levels=p.levels(),
     )
 
 
@@ -214,6 +216,7 @@ def matching_attributes(p: Participant) -> pb.MatchingAttributes:
         learning_needs=profile.learning_needs,
         availability=profile.availability,
         meeting_preference=profile.meeting_preference,
+        skill_levels=profile.skill_levels,
     )
 
 

@@ -66,6 +66,7 @@ def attributes_dict(message: pb.MatchingAttributes) -> dict[str, Any]:
         "birth_year": message.birth_year,
         "languages": list(message.languages),
         "skills_offered": list(message.skills_offered),
+        "skill_levels": dict(message.skill_levels),
         "learning_needs": [(n.topic, n.priority) for n in message.learning_needs],
         "availability": [(w.weekday, w.start_time, w.end_time) for w in message.availability],
         "meeting_preference": MEETING_PREFERENCES.get(message.meeting_preference, ""),

@@ -24,7 +24,8 @@ from revmentor.enrolment.application import EnrolmentApplication
 from revmentor.enrolment.domain.profile import MENTOR, Consent
 from revmentor.enrolment.v1 import enrolment_pb2 as pb
 from revmentor.enrolment.v1 import enrolment_pb2_grpc as pb_grpc
-from revmentor.kernel.errors import ConcurrencyConflict
+from revmentor.kernel.attributes import attributes_dict
+from revmentor.kernel.errors import MAX_ECHO, ConcurrencyConflict
 from revmentor.kernel.grpc_server import field_violations
 
 Code = grpc.StatusCode
@@ -318,6 +319,38 @@ async def test_get_matching_attributes(
     ]
 
 
+async def test_skill_levels_travel_from_enrolment_to_matching_attributes(
+    stub: Stub, build: SimpleNamespace, programme: pb.Programme
+) -> None:
+    pid = programme.programme_id
+    levelled = build.enrol(pid, "E-100", pb.ROLE_MENTOR, skill_levels={"generative-ai": 3})
+    mentor = await stub.EnrolParticipant(levelled)
+    unlevelled = await stub.EnrolParticipant(build.enrol(pid, "E-101", pb.ROLE_MENTOR))
+    mentee = await stub.EnrolParticipant(build.enrol(pid, "E-200", pb.ROLE_MENTEE))
+    assert dict(mentor.profile.skill_levels) == {"generative-ai": 3}
+    got = await stub.GetParticipant(pb.GetParticipantRequest(participant_id=mentor.participant_id))
+    assert dict(got.profile.skill_levels) == {"generative-ai": 3}
+
+    async def levels() -> list[dict[str, int]]:
+        wanted = [mentor, unlevelled, mentee]
+        response = await stub.GetMatchingAttributes(
+            pb.GetMatchingAttributesRequest(participant_ids=[p.participant_id for p in wanted])
+        )
+        for message in response.attributes:  # as matching and scheduling read them
+            assert attributes_dict(message)["skill_levels"] == dict(message.skill_levels)
+        return [dict(a.skill_levels) for a in response.attributes]
+
+    assert await levels() == [{"generative-ai": 3}, {}, {}]
+
+    changed = build.pb_profile(pb.ROLE_MENTOR, skill_levels={"social-media": 1})
+    updated = await stub.UpdateProfile(
+        pb.UpdateProfileRequest(participant_id=mentor.participant_id, profile=changed)
+    )
+    assert dict(updated.profile.skill_levels) == {"social-media": 1}
+    assert updated.version == mentor.version + 1
+    assert await levels() == [{"social-media": 1}, {}, {}]
+
+
 # -- INVALID_ARGUMENT ------------------------------------------------------------------------------
 async def test_bad_ids_are_invalid_arguments(
     stub: Stub, enrolment_app: EnrolmentApplication, build: SimpleNamespace, mentor: pb.Participant
@@ -427,6 +460,34 @@ async def test_bad_enrolment_names_every_field(
         availability=[pb.AvailabilityWindow(weekday=1, start_time="09:00", end_time="10:00")],
     )  # the programme's sessions last 90 minutes
     await invalid(enrolment_app, stub.EnrolParticipant, short, ["profile.availability"])
+
+
+async def test_bad_skill_levels_name_every_topic(
+    stub: Stub, enrolment_app: EnrolmentApplication, build: SimpleNamespace, mentor: pb.Participant
+) -> None:
+    pid = mentor.programme_id
+    levels = {"generative-ai": 5, "data-privacy": 2, "social-media": 0}  # data-privacy not offered
+    request = build.enrol(pid, "E-101", pb.ROLE_MENTOR, skill_levels=levels)
+    violations = await invalid(
+        enrolment_app,
+        stub.EnrolParticipant,
+        request,
+        [
+            "profile.skill_levels[data-privacy]",
+            "profile.skill_levels[generative-ai]",
+            "profile.skill_levels[social-media]",
+        ],
+    )
+    assert violations[0][1] == "is not an offered skill"
+    assert violations[1][1] == "must be 1 (basics) - 3 (expert)"
+    mentee = build.enrol(pid, "E-200", pb.ROLE_MENTEE, skill_levels={"generative-ai": 2})
+    await invalid(enrolment_app, stub.EnrolParticipant, mentee, ["profile.skill_levels"])
+    update = pb.UpdateProfileRequest(
+        participant_id=mentor.participant_id,
+        profile=build.pb_profile(pb.ROLE_MENTOR, skill_levels={"generative-ai": 4}),
+    )
+    fields = ["profile.skill_levels[generative-ai]"]
+    await invalid(enrolment_app, stub.UpdateProfile, update, fields)
 
 
 async def test_bad_profile_update_and_withdrawal_name_their_fields(
@@ -843,6 +904,7 @@ def garbage(pid: str, participant_id: str, build: SimpleNamespace) -> list[tuple
         availability=[pb.AvailabilityWindow(weekday=2**31 - 1, start_time="99:99", end_time="")]
         * 30,
         meeting_preference=42,
+        skill_levels={huge: -(2**31), "\x00": 2**31 - 1, "": 2},
     )
     return [
         ("GetProgramme", pb.GetProgrammeRequest(programme_id="\x00" * 16)),
@@ -928,6 +990,10 @@ async def test_refusals_about_long_values_still_reach_the_client(
     await invalid(enrolment_app, stub.GetProgramme, get, ["programme_id"])
     enrol = build.enrol(pid, "E-9", pb.ROLE_MENTOR, skills_offered=["generative-ai", long.lower()])
     await invalid(enrolment_app, stub.EnrolParticipant, enrol, ["profile.skills_offered[1]"])
+    levelled = build.enrol(pid, "E-9", pb.ROLE_MENTOR, skill_levels={long.lower(): 2})
+    cut = "'" + "e" * (MAX_ECHO - 4) + "..."  # the key is quoted and cut, as values are
+    fields = [f"profile.skill_levels[{cut}]"]
+    await invalid(enrolment_app, stub.EnrolParticipant, levelled, fields)
     find = pb.FindParticipantRequest(programme_id=pid, employee_id=long)
     await refused(enrolment_app, Code.NOT_FOUND, stub.FindParticipant, find)
 

@@ -13,11 +13,18 @@ import pytest
 from revmentor.enrolment.domain.participant import (
     ENROLLED,
     ERASED,
+    PROFILE_PATHS,
     WITHDRAWN,
     EmployeeRegistration,
     Participant,
 )
-from revmentor.enrolment.domain.profile import MENTEE, MENTOR, Consent, Profile
+from revmentor.enrolment.domain.profile import (
+    MENTEE,
+    MENTOR,
+    PERSONAL_FIELDS,
+    Consent,
+    Profile,
+)
 from revmentor.enrolment.domain.programme import (
     CLOSED,
     DRAFT,
@@ -179,6 +186,44 @@ def test_profile_round_trips_through_its_dict(build: SimpleNamespace) -> None:
         assert Profile.from_dict(original.to_dict()) == original
 
 
+def test_skill_levels_round_trip_in_one_canonical_order(build: SimpleNamespace) -> None:
+    skills = ("social-media", "generative-ai")
+    levelled = build.profile(
+        MENTOR, skills_offered=skills, skill_levels=(("social-media", 1), ("generative-ai", 3))
+    )
+    assert levelled.skill_levels == (("generative-ai", 3), ("social-media", 1))
+    same = build.profile(
+        MENTOR, skills_offered=skills, skill_levels=(("generative-ai", 3), ("social-media", 1))
+    )
+    assert levelled == same and hash(levelled) == hash(same)
+    data = levelled.to_dict()
+    assert data["skill_levels"] == {"generative-ai": 3, "social-media": 1}
+    assert Profile.from_dict(data) == levelled
+
+
+def test_a_profile_recorded_before_skill_levels_reads_as_unlevelled(
+    build: SimpleNamespace,
+) -> None:
+    data = build.profile(MENTOR).to_dict()
+    del data["skill_levels"]
+    assert Profile.from_dict(data).skill_levels == ()
+
+
+def test_a_new_skill_level_is_a_profile_change(
+    participant: Participant, build: SimpleNamespace
+) -> None:
+    new = build.profile(MENTOR, skill_levels=(("generative-ai", 3),))
+    assert participant.update_profile(new) == ["skill_levels"]
+    assert participant.profile.levels() == {"generative-ai": 3}
+    (event,) = participant.collect_events()
+    assert event.profile["skill_levels"] == {"generative-ai": 3}
+
+
+def test_skill_levels_are_business_facts_not_personal_data() -> None:
+    assert "skill_levels" not in PERSONAL_FIELDS  # like skills_offered: in clear
+    assert "profile.skill_levels" not in PROFILE_PATHS
+
+
 def test_update_profile_records_the_changed_fields(
     participant: Participant, build: SimpleNamespace
 ) -> None:
@@ -299,12 +344,16 @@ def test_a_released_registration_frees_the_employee() -> None:
     assert (registration.released, registration.participant_id) == (True, None)
 
 
-def test_erase_wipes_personal_values_and_keeps_the_facts(participant: Participant) -> None:
+def test_erase_wipes_personal_values_and_keeps_the_facts(
+    participant: Participant, build: SimpleNamespace
+) -> None:
+    participant.update_profile(build.profile(MENTOR, skill_levels=(("generative-ai", 3),)))
     participant.erase("GDPR request 42")
     assert participant.status == ERASED
     assert participant.employee_id == ""
     assert participant.profile.display_name == ""
     assert participant.profile.skills_offered == ("generative-ai",)
+    assert participant.profile.levels() == {"generative-ai": 3}
     assert participant.consent.given is False
     assert participant.erasure_reason == "GDPR request 42"
     with pytest.raises(IllegalTransition, match="already erased"):

@@ -63,7 +63,14 @@ def person(eid: str, role: str, **changes: str) -> dict[str, str]:
 
 GOOD = [
     person("E100", "mentor"),
-    person("E101", "mentor", site="Paris", time_zone="Europe/Paris", meeting_preference="virtual"),
+    person(
+        "E101",
+        "mentor",
+        site="Paris",
+        time_zone="Europe/Paris",
+        meeting_preference="virtual",
+        skills="generative-ai:3;social-media",  # a level on one skill
+    ),
     person("E102", "mentor", skills="data-literacy"),
     person("E200", "mentee"),
     person("E201", "mentee", needs="social-media:1", availability="tue 9:30-11:00"),
@@ -76,6 +83,7 @@ BAD = [
     (person("E303", "mentor", availability="Mon 9-11"), "availability"),  # CLI
     (person("E100", "mentee", site="Berlin"), "employee_id"),  # duplicate in the file
     (person("E304", "mentee", birth_year="1890"), "birth_year"),  # service: out of range
+    (person("E305", "mentor", skills="generative-ai:5"), "skills"),  # CLI: level 1-3
 ]
 
 
@@ -198,7 +206,7 @@ def test_import_reports_bad_rows_enrols_good_ones_and_is_idempotent(
         match = [r for r in reported if r.startswith(expected)]
         assert match, f"{expected!r} not reported:\n{first.out}"
         assert f"{column}: " in match[0].removeprefix(expected), match[0]
-    assert "5 enrolled, 0 updated, 0 unchanged, 6 rejected" in first.out
+    assert "5 enrolled, 0 updated, 0 unchanged, 7 rejected" in first.out
     assert "fix the rows above and re-run" in first.out
 
     enrolled = participants(client, programme_id)
@@ -206,18 +214,20 @@ def test_import_reports_bad_rows_enrols_good_ones_and_is_idempotent(
     assert enrolled["E100"].role == pb.ROLE_MENTOR  # the duplicate row did not win
     assert enrolled["E100"].profile.site == "London"
     assert [w.start_time for w in enrolled["E201"].profile.availability] == ["09:30"]
+    assert list(enrolled["E101"].profile.skills_offered) == ["generative-ai", "social-media"]
+    assert dict(enrolled["E101"].profile.skill_levels) == {"generative-ai": 3}
     versions = {eid: p.version for eid, p in enrolled.items()}
 
     again = run_import(csv_file, programme_id, enrolment_address, tmp_path)
     assert again.code == 1, again
-    assert "0 enrolled, 0 updated, 5 unchanged, 6 rejected" in again.out
+    assert "0 enrolled, 0 updated, 5 unchanged, 7 rejected" in again.out
     assert {eid: p.version for eid, p in participants(client, programme_id).items()} == versions
 
     rows[rows.index(GOOD[3])] = {**GOOD[3], "site": "Manchester"}  # E200 moved
     write_csv(csv_file, rows)
     changed = run_import(csv_file, programme_id, enrolment_address, tmp_path)
     assert changed.code == 1, changed
-    assert "0 enrolled, 1 updated, 4 unchanged, 6 rejected" in changed.out
+    assert "0 enrolled, 1 updated, 4 unchanged, 7 rejected" in changed.out
     after = participants(client, programme_id)
     assert after["E200"].profile.site == "Manchester"
     assert after["E200"].version > versions["E200"]
@@ -314,9 +324,33 @@ def test_rows_are_parsed_into_requests() -> None:
     assert {column for column, _ in third.problems} >= {"birth_year", "availability", "consent"}
 
 
+def test_skills_take_an_optional_level_1_to_3() -> None:
+    text = ",".join(COLUMNS) + "\n"
+    mentor = "{eid},mentor,Ann,a@example.com,1999,IT,,Paris,Europe/Paris,en,{skills},"
+    mentor += ",Mon 09:00-10:30,virtual,yes,v1\n"
+    good = "generative-ai:3; social-media ;data-literacy : 1"
+    text += mentor.format(eid="E1", skills=good)
+    text += mentor.format(eid="E2", skills="generative-ai:4;social-media:expert;:2;a:1:2")
+    first, second = parse_text(text, "p1")
+    assert first.problems == [] and first.request is not None
+    profile = first.request.profile
+    assert list(profile.skills_offered) == ["generative-ai", "social-media", "data-literacy"]
+    assert dict(profile.skill_levels) == {"generative-ai": 3, "data-literacy": 1}
+
+    assert second.request is None
+    assert [column for column, _ in second.problems] == ["skills"] * 4
+    assert "'generative-ai:4' must be a topic code with an optional level 1-3" in second.report()
+    assert "'social-media:expert'" in second.report()
+
+
 def test_service_fields_are_named_after_csv_columns() -> None:
     assert column_problem("profile.birth_year", "too old") == ("birth_year", "too old")
     assert column_problem("profile.skills_offered[1]", "unknown") == ("skills", "item 2: unknown")
+    assert column_problem("profile.skill_levels[generative-ai]", "must be 1 (basics) - 3") == (
+        "skills",
+        "generative-ai: must be 1 (basics) - 3",
+    )
+    assert column_problem("profile.skill_levels", "mentees do not") == ("skills", "mentees do not")
     assert column_problem("profile.learning_needs[0].topic", "x") == ("needs", "item 1 topic: x")
     assert column_problem("consent.given", "must consent") == ("consent", "must consent")
 

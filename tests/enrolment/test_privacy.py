@@ -87,6 +87,7 @@ def people(
         manager_employee_id=a["manager"],
         site=a["new_site"],
         department=a["department"],
+        skill_levels=(("generative-ai", 3),),
     )
     app.update_profile(str(mentor.id), new_profile, this_year=2025)
     app.withdraw(str(mentor.id), "personal", a["note"])
@@ -208,6 +209,7 @@ def test_an_erased_participant_reads_as_erased_everywhere(
     erased = app.participant(str(people.mentor))
     assert (erased.status, erased.employee_id, erased.profile.display_name) == ("erased", "", "")
     assert erased.profile.skills_offered == ("generative-ai",)  # facts stay
+    assert erased.profile.levels() == {"generative-ai": 3}
     assert m.participant_message(erased).status == m.PARTICIPANT_STATUS_PB["erased"]
     view = app.views.participants[str(people.mentor)]
     assert (view["status"], view["employee_id"], view["profile"]["email"]) == ("erased", "", "")
@@ -220,6 +222,7 @@ def test_an_erased_participant_reads_as_erased_everywhere(
         app.find_participant(people.programme_id, people.a["employee"])
     (attributes,) = app.participants_for_matching([str(people.mentor)])
     assert m.matching_attributes(attributes).employee_id == ""
+    assert dict(m.matching_attributes(attributes).skill_levels) == {"generative-ai": 3}
     assert app.programme_counts(people.programme_id) == (0, 1)
 
 

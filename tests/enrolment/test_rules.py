@@ -475,6 +475,52 @@ def test_mentee_needs_must_be_in_the_catalogue_with_priority_1_to_3() -> None:
     ]
 
 
+def test_mentor_skill_levels_are_optional_and_1_to_3() -> None:
+    skills = ("generative-ai", "social-media", "low-code")
+    unlevelled = profile(skills_offered=skills)
+    assert profile_fields(unlevelled) == []
+    levelled = profile(skills_offered=skills, skill_levels=(("generative-ai", 3), ("low-code", 1)))
+    assert profile_fields(levelled) == []
+    assert levelled.levels() == {"generative-ai": 3, "low-code": 1}
+
+
+def test_bad_skill_levels_name_every_topic_at_once() -> None:
+    bad = profile(
+        skills_offered=("generative-ai", "social-media", "low-code"),
+        skill_levels=(
+            ("generative-ai", 0),
+            ("social-media", 2),
+            ("data-privacy", 3),  # in the catalogue, but not offered
+            ("low-code", 4),
+        ),
+    )
+    v = Violations()
+    rules.check_profile(v, MENTOR, bad, CATALOGUE, RULES, THIS_YEAR, "E-1")
+    assert [(item.field, item.description) for item in v.items] == [
+        ("profile.skill_levels[data-privacy]", "is not an offered skill"),
+        ("profile.skill_levels[generative-ai]", "must be 1 (basics) - 3 (expert)"),
+        ("profile.skill_levels[low-code]", "must be 1 (basics) - 3 (expert)"),
+    ]
+
+
+def test_an_unoffered_skill_with_a_bad_level_reports_both() -> None:
+    bad = profile(skills_offered=("generative-ai",), skill_levels=(("quantum", 9),))
+    assert profile_fields(bad) == ["profile.skill_levels[quantum]"] * 2
+
+
+def test_a_skill_level_key_that_is_not_a_slug_is_quoted_and_cut() -> None:
+    key = "Generative AI\n" + "x" * 100
+    bad = profile(skills_offered=("generative-ai",), skill_levels=((key, 2),))
+    (field,) = profile_fields(bad)
+    assert field.startswith("profile.skill_levels['Generative AI\\n")  # no raw newline
+    assert field.endswith("...]") and len(field) < 80
+
+
+def test_mentee_gives_no_skill_levels() -> None:
+    mentee = profile(MENTEE, skill_levels=(("social-media", 2),))
+    assert profile_fields(mentee, role=MENTEE) == ["profile.skill_levels"]
+
+
 @given(
     role=st.sampled_from([MENTOR, MENTEE]),
     known=st.lists(st.sampled_from(CATALOGUE), min_size=0, max_size=3, unique=True),

@@ -45,6 +45,7 @@ def attributes(pid: str, role: str, **overrides: Any) -> dict[str, Any]:
         "birth_year": 1998 if role == "mentor" else 1970,
         "languages": ["en"],
         "skills_offered": ["generative-ai", "social-media"] if role == "mentor" else [],
+        "skill_levels": {},  # topic -> 1 (basics) .. 3 (expert); unlisted skills count as 2
         "learning_needs": [("generative-ai", 1)] if role == "mentee" else [],
         "availability": [(d, "09:00", "12:00") for d in (1, 2, 3)],
         "meeting_preference": "either",

@@ -480,3 +480,41 @@ def test_a_manual_match_with_an_override_is_scored(
         programme, mentee, mentor, ["same_department"], "HR agreed, see ticket 42"
     )
     assert match.score > 0 and {c["name"] for c in match.breakdown} >= {"coverage", "age_gap"}
+
+
+def test_a_level_3_mentor_outscores_a_level_1_mentor_on_coverage(
+    matching_app: MatchingApplication, seed: Seeder
+) -> None:
+    """Same need, mentors alike but for their level in it: the expert covers the
+    need in full, the beginner a third, an unlevelled skill (level 2) two thirds."""
+    programme = seed.programme()
+    skill = ["generative-ai"]
+    expert = seed.mentor(programme, skills_offered=skill, skill_levels={"generative-ai": 3})
+    beginner = seed.mentor(programme, skills_offered=skill, skill_levels={"generative-ai": 1})
+    need = [("generative-ai", 1)]
+    first = seed.mentee(programme, learning_needs=need)
+
+    [proposal] = matching_app.run_round(programme).proposals
+    assert (proposal["mentee_id"], proposal["mentor_id"]) == (first, expert)
+
+    second = seed.mentee(programme, learning_needs=need)
+    [proposal] = matching_app.run_round(programme).proposals
+    assert (proposal["mentee_id"], proposal["mentor_id"]) == (second, beginner)
+
+    views = matching_app.matches(programme_id=programme)
+    matches = {v["mentor_id"]: matching_app.match(v["match_id"]) for v in views}
+    coverage = {
+        mentor: next(c["value"] for c in match.breakdown if c["name"] == "coverage")
+        for mentor, match in matches.items()
+    }
+    assert coverage[expert] == pytest.approx(1.0)
+    assert coverage[beginner] == pytest.approx(1 / 3)
+    assert matches[expert].score > matches[beginner].score
+
+    unlevelled = seed.mentor(programme, skills_offered=skill)  # no level: counts as 2
+    third = seed.mentee(programme, learning_needs=need)
+    [proposal] = matching_app.run_round(programme).proposals
+    assert (proposal["mentee_id"], proposal["mentor_id"]) == (third, unlevelled)
+    match = matching_app.match(proposal["match_id"])
+    value = next(c["value"] for c in match.breakdown if c["name"] == "coverage")
+    assert value == pytest.approx(2 / 3)

@@ -539,6 +539,7 @@ async def test_attributes_come_from_enrolment_with_the_service_token(
         "birth_year": 1999,
         "languages": ["en"],
         "skills_offered": ["generative-ai"],
+        "skill_levels": {},
         "learning_needs": [],
         "availability": [(2, "09:00", "10:30")],
         "meeting_preference": "virtual",

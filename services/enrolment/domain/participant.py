@@ -7,9 +7,10 @@ and exactly one wins - uniqueness by construction, in the same transaction.
 
 Personal data (DESIGN section 4): each event class lists its personal
 attributes in ``personal_fields``; the kernel's mapper encrypts them with the
-participant's own key. Role, programme, topics (skills offered, learning needs)
-and meeting preference stay in clear: they are the business facts published on
-NATS anyway, and the relay and read model need them after an erasure too.
+participant's own key. Role, programme, topics (skills offered and their
+levels, learning needs) and meeting preference stay in clear: they are the
+business facts published on NATS (levels go to matching over gRPC), and the
+relay and read model need them after an erasure too.
 Once the key is destroyed those fields replay as the kernel's erased marker,
 which the ``Erased`` event then wipes from the state.
 """

@@ -13,9 +13,13 @@ MEETING_PREFERENCES = ("in_person", "virtual", "either")
 
 WITHDRAWAL_REASONS = ("personal", "workload", "left_company", "role_change", "other")
 
+#: A mentor's level in an offered skill: 1 (basics) .. 3 (expert). A skill
+#: offered without a level counts as 2 ("can coach it") when matching.
+SKILL_LEVELS = (1, 2, 3)
+
 #: Profile fields that identify or describe a person: encrypted at rest with the
-#: participant's key, blanked on erasure. The rest (topics, meeting preference)
-#: are business facts published on NATS and kept after an erasure.
+#: participant's key, blanked on erasure. The rest (topics, skill levels, meeting
+#: preference) are business facts, kept in clear and kept after an erasure.
 PERSONAL_FIELDS = (
     "display_name",
     "email",
@@ -71,11 +75,25 @@ class Profile:
     learning_needs: tuple[LearningNeed, ...] = ()
     availability: tuple[AvailabilityWindow, ...] = ()
     meeting_preference: str = "either"
+    #: Mentors: (topic code, level 1-3) for some of skills_offered, kept sorted
+    #: by topic. Skills without a level count as 2 when matching.
+    skill_levels: tuple[tuple[str, int], ...] = ()
+
+    def __post_init__(self) -> None:
+        # One canonical form, whatever order the levels came in: equal
+        # profiles compare equal, and the value stays hashable.
+        levels = dict(self.skill_levels)
+        object.__setattr__(self, "skill_levels", tuple(sorted(levels.items())))
+
+    def levels(self) -> dict[str, int]:
+        """topic code -> level, for the skills given one."""
+        return dict(self.skill_levels)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         for key in ("languages", "skills_offered", "learning_needs", "availability"):
             data[key] = list(data[key])
+        data["skill_levels"] = self.levels()
         return data
 
     @classmethod
@@ -93,6 +111,7 @@ class Profile:
             learning_needs=tuple(LearningNeed(**n) for n in data.get("learning_needs", ())),
             availability=tuple(AvailabilityWindow(**w) for w in data.get("availability", ())),
             meeting_preference=data.get("meeting_preference", "either"),
+            skill_levels=tuple((str(topic), int(level)) for topic, level in _levels(data).items()),
         )
 
     def topics(self) -> list[str]:
@@ -117,6 +136,13 @@ class Consent:
         return asdict(self)
 
 
+def _levels(data: dict[str, Any]) -> dict[str, Any]:
+    """The skill levels of a profile dict; {} for profiles recorded before levels
+    existed, and for anything an erasure left that is not a mapping."""
+    levels = data.get("skill_levels")
+    return levels if isinstance(levels, dict) else {}
+
+
 def erased_profile(profile: Any) -> dict[str, Any]:
     """``profile`` (a profile dict, or anything left by an undecryptable event)
     with every personal field blanked and the business facts kept."""
@@ -124,6 +150,7 @@ def erased_profile(profile: Any) -> dict[str, Any]:
     blank = {k: list(v) if isinstance(v, tuple) else v for k, v in _ERASED_VALUES.items()}
     return {
         "skills_offered": list(facts.get("skills_offered", [])),
+        "skill_levels": dict(_levels(facts)),
         "learning_needs": list(facts.get("learning_needs", [])),
         "meeting_preference": facts.get("meeting_preference", "either"),
         **blank,

@@ -18,6 +18,7 @@ from revmentor.enrolment.domain.profile import (
     MENTEE,
     MENTOR,
     ROLES,
+    SKILL_LEVELS,
     WITHDRAWAL_REASONS,
     AvailabilityWindow,
     Consent,
@@ -232,6 +233,7 @@ def _check_topics_for_role(v: Violations, role: str, p: Profile, catalogue: list
                 f"profile.skills_offered[{i}]",
                 f"{shown(code)} is not in the programme's topic catalogue",
             )
+        _check_skill_levels(v, p)
     if role == MENTEE:
         v.check(
             1 <= len(p.learning_needs) <= 10,
@@ -239,6 +241,11 @@ def _check_topics_for_role(v: Violations, role: str, p: Profile, catalogue: list
             "a mentee lists 1-10 learning needs from the programme's catalogue",
         )
         v.check(not p.skills_offered, "profile.skills_offered", "mentees do not offer skills")
+        v.check(
+            not p.skill_levels,
+            "profile.skill_levels",
+            "mentees do not offer skills, so give no skill levels",
+        )
         topics = [n.topic for n in p.learning_needs]
         v.check(
             len(set(topics)) == len(topics), "profile.learning_needs", "must not repeat a topic"
@@ -254,6 +261,18 @@ def _check_topics_for_role(v: Violations, role: str, p: Profile, catalogue: list
                 f"profile.learning_needs[{i}].priority",
                 "must be 1 (must have), 2 or 3 (nice to have)",
             )
+
+
+def _check_skill_levels(v: Violations, p: Profile) -> None:
+    """Each level names one of the offered skills and is 1 (basics) - 3 (expert)."""
+    offered = set(p.skills_offered)
+    for topic, level in p.skill_levels:
+        # a slug is named as is; anything else is quoted and cut (it is echoed)
+        key = topic if TOPIC_CODE.fullmatch(topic) else shown(topic)
+        field = f"profile.skill_levels[{key}]"
+        v.check(topic in offered, field, "is not an offered skill")
+        low, high = SKILL_LEVELS[0], SKILL_LEVELS[-1]
+        v.check(low <= level <= high, field, f"must be {low} (basics) - {high} (expert)")
 
 
 def _minutes(clock: str) -> int:

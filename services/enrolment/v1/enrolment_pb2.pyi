@@ -196,7 +196,14 @@ class Consent(_message.Message):
     def __init__(self, given: _Optional[bool] = ..., notice_version: _Optional[str] = ..., given_at: _Optional[str] = ...) -> None: ...
 
 class Profile(_message.Message):
-    __slots__ = ("display_name", "email", "birth_year", "department", "manager_employee_id", "site", "time_zone", "languages", "skills_offered", "learning_needs", "availability", "meeting_preference")
+    __slots__ = ("display_name", "email", "birth_year", "department", "manager_employee_id", "site", "time_zone", "languages", "skills_offered", "learning_needs", "availability", "meeting_preference", "skill_levels")
+    class SkillLevelsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
     EMAIL_FIELD_NUMBER: _ClassVar[int]
     BIRTH_YEAR_FIELD_NUMBER: _ClassVar[int]
@@ -209,6 +216,7 @@ class Profile(_message.Message):
     LEARNING_NEEDS_FIELD_NUMBER: _ClassVar[int]
     AVAILABILITY_FIELD_NUMBER: _ClassVar[int]
     MEETING_PREFERENCE_FIELD_NUMBER: _ClassVar[int]
+    SKILL_LEVELS_FIELD_NUMBER: _ClassVar[int]
     display_name: str
     email: str
     birth_year: int
@@ -221,7 +229,8 @@ class Profile(_message.Message):
     learning_needs: _containers.RepeatedCompositeFieldContainer[LearningNeed]
     availability: _containers.RepeatedCompositeFieldContainer[AvailabilityWindow]
     meeting_preference: MeetingPreference
-    def __init__(self, display_name: _Optional[str] = ..., email: _Optional[str] = ..., birth_year: _Optional[int] = ..., department: _Optional[str] = ..., manager_employee_id: _Optional[str] = ..., site: _Optional[str] = ..., time_zone: _Optional[str] = ..., languages: _Optional[_Iterable[str]] = ..., skills_offered: _Optional[_Iterable[str]] = ..., learning_needs: _Optional[_Iterable[_Union[LearningNeed, _Mapping]]] = ..., availability: _Optional[_Iterable[_Union[AvailabilityWindow, _Mapping]]] = ..., meeting_preference: _Optional[_Union[MeetingPreference, str]] = ...) -> None: ...
+    skill_levels: _containers.ScalarMap[str, int]
+    def __init__(self, display_name: _Optional[str] = ..., email: _Optional[str] = ..., birth_year: _Optional[int] = ..., department: _Optional[str] = ..., manager_employee_id: _Optional[str] = ..., site: _Optional[str] = ..., time_zone: _Optional[str] = ..., languages: _Optional[_Iterable[str]] = ..., skills_offered: _Optional[_Iterable[str]] = ..., learning_needs: _Optional[_Iterable[_Union[LearningNeed, _Mapping]]] = ..., availability: _Optional[_Iterable[_Union[AvailabilityWindow, _Mapping]]] = ..., meeting_preference: _Optional[_Union[MeetingPreference, str]] = ..., skill_levels: _Optional[_Mapping[str, int]] = ...) -> None: ...
 
 class Participant(_message.Message):
     __slots__ = ("participant_id", "programme_id", "employee_id", "role", "profile", "consent", "status", "withdrawal_reason", "version", "enrolled_at")
@@ -332,7 +341,14 @@ class GetMatchingAttributesRequest(_message.Message):
     def __init__(self, participant_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class MatchingAttributes(_message.Message):
-    __slots__ = ("participant_id", "programme_id", "role", "status", "employee_id", "manager_employee_id", "department", "site", "time_zone", "birth_year", "languages", "skills_offered", "learning_needs", "availability", "meeting_preference")
+    __slots__ = ("participant_id", "programme_id", "role", "status", "employee_id", "manager_employee_id", "department", "site", "time_zone", "birth_year", "languages", "skills_offered", "learning_needs", "availability", "meeting_preference", "skill_levels")
+    class SkillLevelsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
     PARTICIPANT_ID_FIELD_NUMBER: _ClassVar[int]
     PROGRAMME_ID_FIELD_NUMBER: _ClassVar[int]
     ROLE_FIELD_NUMBER: _ClassVar[int]
@@ -348,6 +364,7 @@ class MatchingAttributes(_message.Message):
     LEARNING_NEEDS_FIELD_NUMBER: _ClassVar[int]
     AVAILABILITY_FIELD_NUMBER: _ClassVar[int]
     MEETING_PREFERENCE_FIELD_NUMBER: _ClassVar[int]
+    SKILL_LEVELS_FIELD_NUMBER: _ClassVar[int]
     participant_id: str
     programme_id: str
     role: Role
@@ -363,7 +380,8 @@ class MatchingAttributes(_message.Message):
     learning_needs: _containers.RepeatedCompositeFieldContainer[LearningNeed]
     availability: _containers.RepeatedCompositeFieldContainer[AvailabilityWindow]
     meeting_preference: MeetingPreference
-    def __init__(self, participant_id: _Optional[str] = ..., programme_id: _Optional[str] = ..., role: _Optional[_Union[Role, str]] = ..., status: _Optional[_Union[ParticipantStatus, str]] = ..., employee_id: _Optional[str] = ..., manager_employee_id: _Optional[str] = ..., department: _Optional[str] = ..., site: _Optional[str] = ..., time_zone: _Optional[str] = ..., birth_year: _Optional[int] = ..., languages: _Optional[_Iterable[str]] = ..., skills_offered: _Optional[_Iterable[str]] = ..., learning_needs: _Optional[_Iterable[_Union[LearningNeed, _Mapping]]] = ..., availability: _Optional[_Iterable[_Union[AvailabilityWindow, _Mapping]]] = ..., meeting_preference: _Optional[_Union[MeetingPreference, str]] = ...) -> None: ...
+    skill_levels: _containers.ScalarMap[str, int]
+    def __init__(self, participant_id: _Optional[str] = ..., programme_id: _Optional[str] = ..., role: _Optional[_Union[Role, str]] = ..., status: _Optional[_Union[ParticipantStatus, str]] = ..., employee_id: _Optional[str] = ..., manager_employee_id: _Optional[str] = ..., department: _Optional[str] = ..., site: _Optional[str] = ..., time_zone: _Optional[str] = ..., birth_year: _Optional[int] = ..., languages: _Optional[_Iterable[str]] = ..., skills_offered: _Optional[_Iterable[str]] = ..., learning_needs: _Optional[_Iterable[_Union[LearningNeed, _Mapping]]] = ..., availability: _Optional[_Iterable[_Union[AvailabilityWindow, _Mapping]]] = ..., meeting_preference: _Optional[_Union[MeetingPreference, str]] = ..., skill_levels: _Optional[_Mapping[str, int]] = ...) -> None: ...
 
 class GetMatchingAttributesResponse(_message.Message):
     __slots__ = ("attributes",)

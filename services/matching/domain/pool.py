@@ -14,6 +14,7 @@ from typing import Any
 
 from revmentor.matching.domain.candidates import (
     ACTIVE,
+    DEFAULT_SKILL_LEVEL,
     WITHDRAWN,
     MenteeCandidate,
     MentorCandidate,
@@ -63,7 +64,13 @@ def mentor_candidate(
     attrs: Attributes, programme: MatchingProgramme, load: int | None = None
 ) -> MentorCandidate:
     pid = str(attrs["participant_id"])
-    skills = tuple(sorted(SkillOffer(topic) for topic in set(attrs.get("skills_offered", ()))))
+    levels = attrs.get("skill_levels") or {}
+    skills = tuple(
+        sorted(
+            SkillOffer(topic, level=levels.get(topic, DEFAULT_SKILL_LEVEL))
+            for topic in set(attrs.get("skills_offered", ()))
+        )
+    )
     return MentorCandidate(
         **_common(attrs, programme),
         skills_offered=skills,
