@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+from typing import NoReturn
 
 import grpc
 
@@ -113,3 +114,19 @@ class OwnershipCheck:
         for channel in self._channels.values():
             await channel.close(None)
         self._channels.clear()
+
+
+async def enrolment_unavailable(
+    ctx: grpc.aio.ServicerContext, error: Exception, service: str
+) -> NoReturn:
+    """UNAVAILABLE, saying what failed and what to do; nothing was written.
+
+    For the questions a service asks enrolment while serving a call (is this
+    participant the caller? what are their attributes?).
+    """
+    await ctx.abort(
+        grpc.StatusCode.UNAVAILABLE,
+        f"{error}. Nothing was changed: retry once enrolment answers again "
+        f"(check that the enrolment service is running and reachable from {service}).",
+    )
+    raise AssertionError("abort returned")  # pragma: no cover - abort always raises

@@ -23,7 +23,13 @@ import grpc
 
 from revmentor.kernel.errors import ValidationFailed, Violations
 from revmentor.kernel.ids import parse_id
-from revmentor.kernel.ownership import EnrolmentUnavailable, OwnershipCheck, authorization, caller
+from revmentor.kernel.ownership import (
+    EnrolmentUnavailable,
+    OwnershipCheck,
+    authorization,
+    caller,
+    enrolment_unavailable,
+)
 from revmentor.kernel.paging import page
 from revmentor.matching import access
 from revmentor.matching import mapping as m
@@ -41,13 +47,7 @@ SERVICE_NAME = pb.DESCRIPTOR.services_by_name["MatchingService"].full_name
 
 
 async def unavailable(ctx: Context, error: Exception) -> NoReturn:
-    """UNAVAILABLE, saying what failed and what to do; nothing was written."""
-    await ctx.abort(
-        grpc.StatusCode.UNAVAILABLE,
-        f"{error}. Nothing was changed: retry once enrolment answers again "
-        "(check that the enrolment service is running and reachable from matching).",
-    )
-    raise AssertionError("abort returned")  # pragma: no cover - abort always raises
+    await enrolment_unavailable(ctx, error, SERVICE)
 
 
 class MatchingServicer(pb_grpc.MatchingServiceServicer):
