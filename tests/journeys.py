@@ -1,6 +1,7 @@
 """Steps of a programme driven over the real gRPC APIs of running services,
 shared by the end-to-end and reliability tests: create a programme, enrol
-people, certify a mentor through training, wait for matching's pool."""
+people, certify a mentor through training, wait for matching's pool, start
+scheduling next to them and wait for its mentorships."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from revmentor.enrolment.v1 import enrolment_pb2 as epb
 from revmentor.enrolment.v1 import enrolment_pb2_grpc as epb_grpc
 from revmentor.matching.v1 import matching_pb2 as mpb
 from revmentor.matching.v1 import matching_pb2_grpc as mpb_grpc
+from revmentor.scheduling.v1 import scheduling_pb2 as spb
+from revmentor.scheduling.v1 import scheduling_pb2_grpc as spb_grpc
 from revmentor.training.v1 import training_pb2 as tpb
 from revmentor.training.v1 import training_pb2_grpc as tpb_grpc
 
@@ -51,6 +54,25 @@ def start_platform(tmp_path: Path, nats_url: str) -> tuple[DevIssuer, list[Servi
     return issuer, [enrolment, training, matching]
 
 
+def start_scheduling(
+    tmp_path: Path,
+    nats_url: str,
+    issuer: DevIssuer,
+    enrolment: ServiceProcess,
+    extra_env: dict[str, str] | None = None,
+) -> ServiceProcess:
+    """A scheduling process next to ``start_platform``'s, with its own service token
+    (slot suggestions ask enrolment for availability) and ``extra_env``."""
+    token_file = tmp_path / "scheduling.token"
+    token_file.write_text(issuer.token("service", sub="service:scheduling", service="scheduling"))
+    env = {
+        "REVMENTOR_ENROLMENT_ADDR": enrolment.address,
+        "REVMENTOR_SCHEDULING_TOKEN_FILE": str(token_file),
+        **(extra_env or {}),
+    }
+    return ServiceProcess("scheduling", tmp_path / "var", nats_url, env, issuer=issuer).start()
+
+
 def enrol_request(programme_id: str, person: Person) -> epb.EnrolParticipantRequest:
     """Paris, Monday-Wednesday mornings, generative AI offered (mentor) or needed."""
     return epb.EnrolParticipantRequest(
@@ -78,15 +100,20 @@ def enrol_request(programme_id: str, person: Person) -> epb.EnrolParticipantRequ
     )
 
 
-async def create_programme(enrolment: ServiceProcess, name: str) -> str:
+async def create_programme(
+    enrolment: ServiceProcess,
+    name: str,
+    start_date: str = "2027-01-11",
+    end_date: str = "2027-06-30",
+) -> str:
     """An open programme with one topic, minimum age gap 15, capacity 1."""
     async with enrolment.channel() as channel:
         stub = epb_grpc.EnrolmentServiceStub(channel)
         programme = await stub.CreateProgramme(
             epb.CreateProgrammeRequest(
                 name=name,
-                start_date="2027-01-11",
-                end_date="2027-06-30",
+                start_date=start_date,
+                end_date=end_date,
                 topics=[epb.Topic(code=TOPIC, title="Generative AI")],
                 rules=epb.ProgrammeRules(min_age_gap_years=15, mentor_capacity=1),
             ),
@@ -174,4 +201,27 @@ async def wait_for_pool(
         return pool.mentees == mentees and pool.certified_mentors == certified
 
     await eventually(ready, timeout=WAIT, interval=0.2, what="matching's candidate pool")
+    return seen[-1]
+
+
+async def wait_for_mentorships(
+    stub: spb_grpc.SchedulingServiceStub, programme_id: str, count: int, timeout: float = WAIT
+) -> list[spb.Mentorship]:
+    """Until scheduling lists ``count`` mentorships in the programme (it consumes
+    matching's MatchConfirmed); returns them."""
+    seen: list[list[spb.Mentorship]] = []
+
+    async def ready() -> bool:
+        try:
+            found = await stub.ListMentorships(
+                spb.ListMentorshipsRequest(programme_id=programme_id, page_size=100), timeout=5
+            )
+        except grpc.aio.AioRpcError as error:
+            if error.code() not in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.UNAVAILABLE):
+                raise
+            return False
+        seen.append(list(found.mentorships))
+        return len(found.mentorships) >= count
+
+    await eventually(ready, timeout=timeout, interval=0.2, what="scheduling's mentorships")
     return seen[-1]

@@ -9,6 +9,10 @@ Reporting lines: the mentees report to the executive committee (E1001-E1003),
 the mentors to team leads (E3xxx), none of whom take part. One deliberate
 exception - Inès Benali (mentor) reports to Philippe Garnier (mentee) - gives
 matching a pair it must never form.
+
+The programme started four weeks ago and runs for about six months (dates
+relative to the day it is seeded), so the confirmed pairs can show a session
+held last week next to one booked for next week.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import io
 import time
 import unicodedata
 from collections import Counter
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from revmentor.cli.common import emit
@@ -48,6 +53,16 @@ RULES = pb.ProgrammeRules(
     same_department_allowed=False,
 )
 NOTICE = "privacy-2026-03"
+#: The programme started this long before the day it is seeded, and lasts this long.
+STARTED_DAYS_AGO = 28
+LENGTH_DAYS = 165  # 24 weeks less a weekend: Monday to Friday when it starts on a Monday
+
+
+def programme_dates(today: date | None = None) -> tuple[date, date]:
+    """(start, end) of the demo programme: four weeks ago to about six months later."""
+    start = (today or datetime.now(UTC).date()) - timedelta(days=STARTED_DAYS_AGO)
+    return start, start + timedelta(days=LENGTH_DAYS)
+
 
 LONDON = ("London", "Europe/London")
 PARIS = ("Paris", "Europe/Paris")
@@ -58,19 +73,19 @@ MONTREAL = ("Montréal", "America/Toronto")
 # fmt: off
 PEOPLE: tuple[tuple[Any, ...], ...] = (
     ("E2101", "mentor", "Priya Raman", 1998, "Marketing", "E3101", LONDON, "en;ta",
-     "generative-ai;social-media", "", "Tue 12:00-13:30;Thu 15:00-16:00", "either"),
+     "generative-ai:3;social-media", "", "Tue 12:00-13:30;Thu 15:00-16:00", "either"),
     ("E2102", "mentor", "Lucas Martin", 2000, "Workplace Technology", "E3102", PARIS, "fr;en",
      "collaboration-tools;cybersecurity-hygiene;remote-work", "",
      "Mon 10:00-12:00;Wed 16:00-17:00", "virtual"),
     ("E2103", "mentor", "Chloé Tremblay", 2001, "Data & Analytics", "E3103", MONTREAL, "fr-CA;en",
-     "data-literacy;generative-ai", "", "Tue 09:00-11:00;Thu 09:00-10:30", "virtual"),
+     "data-literacy:3;generative-ai:1", "", "Tue 09:00-11:00;Thu 09:00-10:30", "virtual"),
     ("E2104", "mentor", "Samuel Okafor", 1997, "Customer Service", "E3104", LONDON, "en",
      "social-media;collaboration-tools;digital-wellbeing", "", "Mon 14:00-15:30;Fri 10:00-11:00",
      "in_person"),
     ("E2105", "mentor", "Inès Benali", 1999, "Finance", "E1205", PARIS, "fr;en;ar",
      "data-literacy;low-code-automation", "", "Wed 09:00-10:30;Fri 14:00-15:00", "either"),
     ("E2106", "mentor", "Ethan Nguyen", 2002, "IT Security", "E3106", MONTREAL, "en;fr;vi",
-     "cybersecurity-hygiene;generative-ai", "", "Mon 13:00-14:00;Wed 10:00-12:00", "virtual"),
+     "cybersecurity-hygiene:3;generative-ai", "", "Mon 13:00-14:00;Wed 10:00-12:00", "virtual"),
     ("E2107", "mentor", "Mia Schneider", 1996, "People Analytics", "E3107", LONDON, "en;de",
      "remote-work;digital-wellbeing;collaboration-tools", "", "Tue 10:00-11:30", "either"),
     ("E2108", "mentor", "Noah Dubois", 2003, "Sales Operations", "E3108", PARIS, "fr;en",
@@ -120,12 +135,13 @@ ACTOR = "revmentor-cli:demo-seed"
 def seed(stub: Any, token: str, timeout: float = 30.0) -> str:
     """Create, open and fill the demo programme (as ``token``); returns a one-line summary."""
     metadata = (("authorization", f"Bearer {token}"),)
+    start, end = programme_dates()
     programme = stub.CreateProgramme(
         pb.CreateProgrammeRequest(
             name=NAME,
             description=DESCRIPTION,
-            start_date="2027-01-11",
-            end_date="2027-06-25",
+            start_date=start.isoformat(),
+            end_date=end.isoformat(),
             topics=[pb.Topic(code=code, title=title) for code, title in TOPICS],
             rules=RULES,
         ),
@@ -181,6 +197,7 @@ def train(enrolment: Any, training: Any, token: str, timeout: float = 60.0) -> s
         metadata=metadata,
     ).participants
     chosen = sorted(mentors, key=lambda p: p.employee_id)[:TRAINED_MENTORS]
+    workshop_day = (programme_dates()[0] - timedelta(days=5)).isoformat()  # before the start
     deadline = time.monotonic() + timeout
     certified = 0
     for mentor in chosen:
@@ -199,7 +216,7 @@ def train(enrolment: Any, training: Any, token: str, timeout: float = 60.0) -> s
                     tpb.RecordAttendanceRequest(
                         participant_id=mentor.participant_id,
                         module_id=module.module_id,
-                        session_date="2027-01-06",
+                        session_date=workshop_day,
                     ),
                     timeout=timeout,
                     metadata=metadata,
@@ -301,3 +318,106 @@ def _wait_for_pool(matching: Any, mpb: Any, pid: str, metadata: Any, deadline: f
                 raise
         time.sleep(0.2)
     return False
+
+
+#: Where the demo pairs meet online (one room per pair).
+MEETING_LINK = "https://meet.example.com/revmentor-demo-{n}"
+AGENDA_HELD = "Getting started: goals for the programme, and a first look at the topic."
+AGENDA_NEXT = "Hands-on: try it on a real task from this week, then plan the next steps."
+
+
+def schedule(enrolment: Any, scheduling: Any, token: str, timeout: float = 30.0) -> str:
+    """Give each confirmed demo pair a session held last week and one booked next week.
+
+    Waits (bounded by ``timeout``) until scheduling has opened the mentorships
+    of the :data:`CONFIRMED_MATCHES` confirmed matches (it consumes matching's
+    ``MatchConfirmed``), then, for each, logs one session held last week and
+    books a virtual one next week with a meeting link, both at the start of one
+    of the mentee's weekly availability windows in the mentee's time zone (as
+    an administrator would on the pair's behalf). Returns a summary fragment.
+    """
+    from revmentor.scheduling.v1 import scheduling_pb2 as spb
+
+    metadata = (("authorization", f"Bearer {token}"),)
+    programmes = enrolment.ListProgrammes(
+        pb.ListProgrammesRequest(page_size=100), timeout=timeout, metadata=metadata
+    )
+    programme = next(p for p in programmes.programmes if p.name == NAME)
+    mentorships = _wait_for_mentorships(
+        scheduling, spb, programme.programme_id, metadata, time.monotonic() + timeout
+    )
+    if not mentorships:
+        emit("demo scheduling: no mentorship opened in time; no sessions booked")
+        return "; scheduling: no mentorships yet (no sessions booked)"
+    today = datetime.now(UTC).date()
+    held = booked = 0
+    for n, mentorship in enumerate(mentorships, start=1):
+        mentee = enrolment.GetParticipant(
+            pb.GetParticipantRequest(participant_id=mentorship.mentee_id),
+            timeout=timeout,
+            metadata=metadata,
+        )
+        zone = mentee.profile.time_zone or "UTC"
+        windows = list(mentee.profile.availability)
+        link = MEETING_LINK.format(n=n)
+        past = spb.ScheduleSessionRequest(
+            mentorship_id=mentorship.mentorship_id,
+            local_start=_slot(today - timedelta(days=8), windows),  # 2-8 days ago
+            time_zone=zone,
+            duration_minutes=60,
+            mode=spb.MODE_VIRTUAL,
+            meeting_link=link,
+            agenda=AGENDA_HELD,
+        )
+        session = scheduling.LogPastSession(past, timeout=timeout, metadata=metadata)
+        held += session.status == spb.SESSION_STATUS_HELD
+        upcoming = spb.ScheduleSessionRequest(
+            mentorship_id=mentorship.mentorship_id,
+            local_start=_slot(today + timedelta(days=6), windows),  # 6-12 days ahead
+            time_zone=zone,
+            duration_minutes=60,
+            mode=spb.MODE_VIRTUAL,
+            meeting_link=link,
+            agenda=AGENDA_NEXT,
+        )
+        session = scheduling.ScheduleSession(upcoming, timeout=timeout, metadata=metadata)
+        booked += session.status == spb.SESSION_STATUS_SCHEDULED
+    return (
+        f"; scheduling: {len(mentorships)} mentorships opened, {held} sessions held last week, "
+        f"{booked} booked for next week"
+    )
+
+
+def _slot(first_day: date, windows: list[Any]) -> str:
+    """``YYYY-MM-DDTHH:MM``: the first availability window in the 7 days from
+    ``first_day`` (10:00 on ``first_day`` when the person gave none)."""
+    for offset in range(7):
+        day = first_day + timedelta(days=offset)
+        starts = sorted(w.start_time for w in windows if w.weekday == day.isoweekday())
+        if starts:
+            return f"{day.isoformat()}T{starts[0]}"
+    return f"{first_day.isoformat()}T10:00"
+
+
+def _wait_for_mentorships(
+    scheduling: Any, spb: Any, pid: str, metadata: Any, deadline: float
+) -> list[Any]:
+    """The programme's mentorships once all :data:`CONFIRMED_MATCHES` are there (or
+    whatever is there at ``deadline``)."""
+    import grpc
+
+    found: list[Any] = []
+    while True:
+        try:
+            reply = scheduling.ListMentorships(
+                spb.ListMentorshipsRequest(programme_id=pid, page_size=100),
+                timeout=5,
+                metadata=metadata,
+            )
+            found = sorted(reply.mentorships, key=lambda m: m.mentorship_id)
+        except grpc.RpcError as error:
+            if error.code() not in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.UNAVAILABLE):  # type: ignore[attr-defined]
+                raise
+        if len(found) >= CONFIRMED_MATCHES or time.monotonic() > deadline:
+            return found
+        time.sleep(0.2)

@@ -27,6 +27,8 @@ from revmentor.enrolment.v1 import enrolment_pb2_grpc as enrolment_grpc
 from revmentor.kernel.tls import secure_channel
 from revmentor.matching.v1 import matching_pb2 as matching_pb
 from revmentor.matching.v1 import matching_pb2_grpc as matching_grpc
+from revmentor.scheduling.v1 import scheduling_pb2 as scheduling_pb
+from revmentor.scheduling.v1 import scheduling_pb2_grpc as scheduling_grpc
 from revmentor.training.v1 import training_pb2 as training_pb
 from revmentor.training.v1 import training_pb2_grpc as training_grpc
 
@@ -53,6 +55,13 @@ EXPORTERS: dict[str, Exporter] = {
         channel
     ).ExportParticipantData(
         matching_pb.ExportParticipantDataRequest(participant_id=pid),
+        metadata=metadata,
+        timeout=30,
+    ),
+    "scheduling": lambda channel, pid, metadata: scheduling_grpc.SchedulingServiceStub(
+        channel
+    ).ExportParticipantData(
+        scheduling_pb.ExportParticipantDataRequest(participant_id=pid),
         metadata=metadata,
         timeout=30,
     ),

@@ -15,7 +15,8 @@
 4. Each must report SERVING on gRPC health within 60 s.
 5. An empty platform gets the demo programme (not with ``--no-seed`` or
    ``REVMENTOR_SEED=0``): enrolled, five mentors certified, one matching round
-   run and its first proposals accepted by both sides.
+   run and its first proposals accepted by both sides, and each confirmed pair
+   with a session held last week and one booked for next week.
 6. The endpoints are printed and written to ``var/run/endpoints.json``.
 
 Ctrl-C or SIGTERM stops the services (SIGTERM, up to 15 s, then SIGKILL), then
@@ -54,6 +55,7 @@ from revmentor.kernel.settings import DEFAULT_PORTS
 from revmentor.kernel.streams import SERVICES, declare_streams
 from revmentor.kernel.tls import secure_channel
 from revmentor.matching.v1.matching_pb2_grpc import MatchingServiceStub
+from revmentor.scheduling.v1.scheduling_pb2_grpc import SchedulingServiceStub
 from revmentor.training.v1.training_pb2_grpc import TrainingServiceStub
 
 NATS_PORT = 4222
@@ -375,6 +377,12 @@ class Platform:
                 if matching is not None and training is not None:
                     with secure_channel(matching.address) as matching_channel:
                         summary += demo.match(stub, MatchingServiceStub(matching_channel), token)
+                    scheduling = next((c for c in self.children if c.name == "scheduling"), None)
+                    if scheduling is not None:
+                        with secure_channel(scheduling.address) as scheduling_channel:
+                            summary += demo.schedule(
+                                stub, SchedulingServiceStub(scheduling_channel), token
+                            )
                 say(summary)
         except grpc.RpcError as error:
             say(

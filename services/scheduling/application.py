@@ -123,7 +123,8 @@ class SchedulingApplication(ServiceApplication):
         """What a confirmed match causes (nothing if already opened)."""
         if self.find_mentorship_of_match(match_id) is not None:
             return []
-        programme = self.programme_of(programme_id)
+        registered = self.find_programme(programme_id)
+        programme = registered or SchedulingProgramme(programme_id=programme_id)
         mentorship = Mentorship(
             programme_id=programme_id,
             match_id=match_id,
@@ -132,7 +133,7 @@ class SchedulingApplication(ServiceApplication):
             planned_sessions=programme.planned_sessions,
             opened_at=times.stamp(self.clock()),
         )
-        return [programme, mentorship] if programme.version == 0 else [mentorship]
+        return [mentorship] if registered else [programme, mentorship]
 
     def end_mentorship(self, match_id: str, outcome: str) -> list[Any]:
         """What an ended match causes: future sessions cancelled, diaries freed."""

@@ -4,13 +4,15 @@
   holds the ``revmentor`` package; the runtime runs as uid 10001; hadolint passes.
 - docker-compose.yml: Docker Compose v2 resolves it (``config``), and every
   revmentor service gets the environment it needs and waits for healthy
-  dependencies; a service token (matching's) is a mounted secret, never inline.
+  dependencies; a service token (matching's, scheduling's) is a mounted secret,
+  never inline.
 - deploy/nats/*.conf: load in the pinned nats-server; the single-node config,
   started for real, reports JetStream on and ``sync_interval: always``.
 - helm/revmentor: lints and renders with default values and with every service
   enabled; each Deployment has gRPC probes, a non-root read-only security context
-  and resources; matching gets its service token from a Secret through a
-  projected volume; every manifest passes Kubernetes schema validation (strict).
+  and resources; matching and scheduling get their service tokens from a Secret
+  through a projected volume; every manifest passes Kubernetes schema validation
+  (strict).
 
 No Docker engine or cluster is needed.
 """
@@ -102,26 +104,30 @@ KNOWN_ENV = {
     "NATS_TLS_CA",
     "NATS_TLS_CERT",
     "NATS_TLS_KEY",
-    # service to service (training and matching ask enrolment), a service's own
-    # token for those calls (kernel/credentials.py), the services' periodic jobs
+    # service to service (training, matching and scheduling ask enrolment), a
+    # service's own token for those calls (kernel/credentials.py), the services'
+    # periodic jobs
     *(f"REVMENTOR_{service.upper()}_ADDR" for service in DEFAULT_PORTS),
     *(token_variable(service) for service in DEFAULT_PORTS),
     FALLBACK_VARIABLE,
     "TRAINING_DEADLINE_CHECK_SECONDS",
     "MATCHING_EXPIRY_CHECK_SECONDS",
+    "SCHEDULING_REMINDER_CHECK_SECONDS",
+    "SCHEDULING_STALL_CHECK_SECONDS",
 }
 #: Every variable naming a file that holds a service's bearer token.
 TOKEN_ENV = {*(token_variable(service) for service in DEFAULT_PORTS), FALLBACK_VARIABLE}
 #: Services that call others as themselves, so cannot work without a token of their own.
-NEEDS_SERVICE_TOKEN = {"matching"}
+NEEDS_SERVICE_TOKEN = {"matching", "scheduling"}
 
 #: What an operator must provide for `docker compose config` to resolve.
 COMPOSE_REQUIRED_ENV = {
     "REVMENTOR_JWT_ISSUER": "https://idp.example.com/realms/revmentor",
     "REVMENTOR_JWKS_URL": "https://idp.example.com/realms/revmentor/certs",
     "REVMENTOR_KEK": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
-    # on the host: the file compose mounts as matching's token secret
+    # on the host: the files compose mounts as matching's and scheduling's token secrets
     "REVMENTOR_MATCHING_TOKEN_FILE": "/etc/revmentor/matching.token",
+    "REVMENTOR_SCHEDULING_TOKEN_FILE": "/etc/revmentor/scheduling.token",
 }
 #: What a service in a container cannot start (or be reached) without.
 REQUIRED_ENV = {
@@ -427,6 +433,22 @@ def test_compose_runs_matching_with_enrolment_address_and_its_token() -> None:
         assert definition["environment"]["REVMENTOR_MATCHING_ADDR"] == "matching:50053", service
 
 
+def test_compose_runs_scheduling_with_enrolment_address_its_token_and_its_jobs() -> None:
+    compose = compose_yaml()
+    runs = {service: definition for service, definition in revmentor_services(compose).values()}
+    scheduling = runs["scheduling"]
+    env = {key: str(value) for key, value in scheduling["environment"].items()}
+    assert env["GRPC_PORT"] == str(DEFAULT_PORTS["scheduling"])
+    assert env["REVMENTOR_ENROLMENT_ADDR"] == f"enrolment:{DEFAULT_PORTS['enrolment']}"
+    assert env["REVMENTOR_SCHEDULING_TOKEN_FILE"] == "/run/secrets/scheduling-token"
+    assert env["SCHEDULING_REMINDER_CHECK_SECONDS"] == "${SCHEDULING_REMINDER_CHECK_SECONDS:-60}"
+    assert env["SCHEDULING_STALL_CHECK_SECONDS"] == "${SCHEDULING_STALL_CHECK_SECONDS:-3600}"
+    assert scheduling["secrets"] == [{"source": "scheduling-token", "target": "scheduling-token"}]
+    assert "${REVMENTOR_SCHEDULING_TOKEN_FILE:?" in compose["secrets"]["scheduling-token"]["file"]
+    for service, definition in runs.items():  # every service can reach scheduling
+        assert definition["environment"]["REVMENTOR_SCHEDULING_ADDR"] == "scheduling:50054", service
+
+
 # -- NATS ---------------------------------------------------------------------------------
 
 
@@ -587,7 +609,7 @@ def test_default_values_render_the_services_that_exist() -> None:
     }
     deployments = of_kind(documents, "Deployment")
     assert set(deployments) == {
-        f"{RELEASE}-{name}" for name in ("enrolment", "training", "matching")
+        f"{RELEASE}-{name}" for name in ("enrolment", "training", "matching", "scheduling")
     }
     assert not of_kind(documents, "HorizontalPodAutoscaler")
     container = deployments[f"{RELEASE}-training"]["spec"]["template"]["spec"]["containers"][0]
@@ -705,6 +727,23 @@ def test_matching_runs_with_its_service_token_mounted_from_a_secret() -> None:
 
 
 @needs_chart_tools
+def test_scheduling_runs_with_its_service_token_mounted_from_a_secret() -> None:
+    documents = render()
+    deployment = of_kind(documents, "Deployment")[f"{RELEASE}-scheduling"]
+    pod = deployment["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    env = env_of(container)
+    assert env["REVMENTOR_ENROLMENT_ADDR"]["value"] == f"{RELEASE}-enrolment:50051"
+    assert env["SCHEDULING_REMINDER_CHECK_SECONDS"]["value"] == "60"
+    assert env["SCHEDULING_STALL_CHECK_SECONDS"]["value"] == "3600"
+    path = env["REVMENTOR_SCHEDULING_TOKEN_FILE"]["value"]
+    secret = assert_token_mounted("scheduling", pod, container, path)
+    assert (secret["name"], secret["items"][0]["key"]) == ("revmentor-scheduling-token", "token")
+    assert "valueFrom" not in env["REVMENTOR_SCHEDULING_TOKEN_FILE"]
+    assert "REVMENTOR_MATCHING_TOKEN_FILE" not in env, "each service has only its own token"
+
+
+@needs_chart_tools
 def test_chart_refuses_to_render_matching_without_its_token_secret() -> None:
     with pytest.raises(helm.HelmError, match=r"serviceToken\.existingSecret"):
         render({"services": {"matching": {"serviceToken": {"existingSecret": ""}}}})
@@ -713,6 +752,8 @@ def test_chart_refuses_to_render_matching_without_its_token_secret() -> None:
         {"services": {"matching": {"enabled": False, "serviceToken": {"existingSecret": ""}}}}
     )
     assert f"{RELEASE}-matching" not in of_kind(documents, "Deployment")
+    with pytest.raises(helm.HelmError, match=r"services\.scheduling\.serviceToken\.existingSecret"):
+        render({"services": {"scheduling": {"serviceToken": {"existingSecret": ""}}}})
 
 
 @needs_chart_tools

@@ -35,6 +35,7 @@ MARKERS = {
 EMPLOYEE_ID = "QUIXEMP-42"
 TRAINING: dict[str, ServiceProcess] = {}  # enrolment address -> its training process
 MATCHING: dict[str, ServiceProcess] = {}  # enrolment address -> its matching process
+SCHEDULING: dict[str, ServiceProcess] = {}  # enrolment address -> its scheduling process
 
 
 def cli(service: ServiceProcess, *args: str) -> subprocess.CompletedProcess[str]:
@@ -43,6 +44,7 @@ def cli(service: ServiceProcess, *args: str) -> subprocess.CompletedProcess[str]
         "REVMENTOR_ENROLMENT_ADDR": service.address,
         "REVMENTOR_TRAINING_ADDR": TRAINING[service.address].address,
         "REVMENTOR_MATCHING_ADDR": MATCHING[service.address].address,
+        "REVMENTOR_SCHEDULING_ADDR": SCHEDULING[service.address].address,
         "REVMENTOR_TOKEN": service.issuer.token("admin", sub="dpo@example"),
     }
     return subprocess.run(
@@ -89,6 +91,19 @@ async def test_export_then_erase_leaves_nothing_readable(
         issuer=service.issuer,
     ).start()
     MATCHING[service.address] = matching
+    scheduling_token = tmp_path / "scheduling.token"
+    scheduling_token.write_text(service.issuer.token("service", sub="svc", service="scheduling"))
+    scheduling = ServiceProcess(
+        "scheduling",
+        tmp_path / "var",
+        nats_server.url,
+        {
+            "REVMENTOR_ENROLMENT_ADDR": service.address,
+            "REVMENTOR_SCHEDULING_TOKEN_FILE": str(scheduling_token),
+        },
+        issuer=service.issuer,
+    ).start()
+    SCHEDULING[service.address] = scheduling
     async with service.channel() as channel:
         stub = pb_grpc.EnrolmentServiceStub(channel)
         programme = await stub.CreateProgramme(
@@ -134,6 +149,7 @@ async def test_export_then_erase_leaves_nothing_readable(
     exported = parts["enrolment"]
     assert MARKERS["email"] in json.dumps(exported) and EMPLOYEE_ID in json.dumps(exported)
     assert parts["matching"] == {"held": "nothing"}  # never proposed: matching holds nothing
+    assert parts["scheduling"] == {"held": "nothing"}  # never matched: no mentorship
     opened = parts["training"]["history"][0]
     assert opened["type"] == "TrainingRecord.Opened" and opened["envelope"]["causation_id"]
 
@@ -153,6 +169,7 @@ async def test_export_then_erase_leaves_nothing_readable(
     await eventually(erasure_published, what="ParticipantErased on the stream")
     assert training.stop() == 0, training.log()[-2000:]
     assert matching.stop() == 0, matching.log()[-2000:]
+    assert scheduling.stop() == 0, scheduling.log()[-2000:]
     assert service.stop() == 0, service.log()[-2000:]
     await asyncio.sleep(0)  # (files are closed: the process has exited)
     needles = [v.encode() for v in [*MARKERS.values(), EMPLOYEE_ID]]

@@ -2,7 +2,8 @@
 
 What must hold: with 4222 taken, NATS moves to a free port and says so; every
 service becomes healthy; an empty platform is seeded once (the demo programme,
-its participants, events on the enrolment stream) and never again; SIGTERM
+its participants, events on the enrolment stream, its training, matching and
+scheduling steps) and never again; SIGTERM
 stops everything with exit 0 and leaves no process behind; a service dying on
 its own stops the rest with a non-zero exit; one var dir runs one platform.
 """
@@ -21,6 +22,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -274,6 +276,19 @@ def test_up_starts_seeds_once_and_stops_cleanly(start_up: Callable[..., Up]) -> 
     assert participants.total_size == demo.mentor_count + demo.mentee_count
     assert f"seeded demo programme {DEMO!r}" in output
     assert "training: 5 of 8 mentors trained and certified" in output
+    # dates relative to the day it is seeded: started four weeks ago, about six months long
+    start = date.fromisoformat(demo.start_date)
+    assert (datetime.now(UTC).date() - start).days in (27, 28, 29)  # a midnight may pass
+    assert 160 <= (date.fromisoformat(demo.end_date) - start).days <= 190
+    # each confirmed pair: one session held last week, one booked for next week
+    confirmed = re.search(r"matching: round 1 proposed \d+ pairs .*?, (\d+) confirmed", output)
+    assert confirmed, output
+    pairs = int(confirmed.group(1))
+    assert pairs >= 1
+    assert (
+        f"scheduling: {pairs} mentorships opened, {pairs} sessions held last week, "
+        f"{pairs} booked for next week"
+    ) in output
     # the services trust the development key made under var/secrets, and nothing else
     key_file = up.var / "secrets" / "dev-signing-key.pem"
     assert key_file.stat().st_mode & 0o777 == 0o600
