@@ -36,19 +36,18 @@ finds nothing left to close, destroys again (idempotent) and is tracked.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from revmentor.events.v1 import enrolment_pb2 as enrolment
 from revmentor.events.v1 import training_pb2 as training
 from revmentor.kernel.application import Saveable
 from revmentor.kernel.cloudevents import MalformedEvent, ReceivedEvent
-from revmentor.kernel.consumer import UpstreamSubscription, run_subscriptions
+from revmentor.kernel.consumer import UpstreamSubscription
 from revmentor.kernel.ids import parse_id
+from revmentor.kernel.jobs import Job, handler_subscription, periodic_job
+from revmentor.kernel.jobs import subscription_job as kernel_subscription_job
 from revmentor.matching.application import MatchingApplication
 from revmentor.matching.domain.match import ERASED_CAUSE, REVOKED_CAUSE, WITHDRAWN_CAUSE
 from revmentor.matching.domain.programme import MENTEE, MENTOR, default_rules
@@ -165,67 +164,23 @@ TRAINING_HANDLERS: dict[str, Handler] = {
 
 
 def enrolment_subscription(app: MatchingApplication, **options: Any) -> UpstreamSubscription:
-    return _subscription(app, ENROLMENT, ENROLMENT_HANDLERS, **options)
+    return handler_subscription(app, ENROLMENT, ENROLMENT_HANDLERS, **options)
 
 
 def training_subscription(app: MatchingApplication, **options: Any) -> UpstreamSubscription:
-    return _subscription(app, TRAINING, TRAINING_HANDLERS, **options)
+    return handler_subscription(app, TRAINING, TRAINING_HANDLERS, **options)
 
 
 def subscriptions(app: MatchingApplication, **options: Any) -> list[UpstreamSubscription]:
     return [enrolment_subscription(app, **options), training_subscription(app, **options)]
 
 
-def _subscription(
-    app: MatchingApplication, upstream: str, handlers: dict[str, Handler], **options: Any
-) -> UpstreamSubscription:
-    return UpstreamSubscription(
-        app, upstream, {name: _bound(app, handler) for name, handler in handlers.items()}, **options
-    )
-
-
-def _bound(
-    app: MatchingApplication, handler: Handler
-) -> Callable[[ReceivedEvent], Sequence[Saveable]]:
-    def handle(event: ReceivedEvent) -> Sequence[Saveable]:
-        return handler(app, event)
-
-    return handle
-
-
 # -- background jobs (run by the service process) ------------------------------------
-def subscription_job(
-    app: MatchingApplication, nats_url: str, retry_seconds: float = 1.0
-) -> Callable[[asyncio.Event], Awaitable[None]]:
+def subscription_job(app: MatchingApplication, nats_url: str) -> Job:
     """Consume enrolment and training until ``stop``; reconnects if NATS is not there yet."""
-
-    async def run(stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                async with run_subscriptions(nats_url, subscriptions(app)):
-                    await stop.wait()
-            except Exception as error:  # noqa: BLE001 - log, wait, try again
-                log.warning("matching: upstream subscriptions failed (%s); retrying", error)
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(stop.wait(), retry_seconds)
-
-    return run
+    return kernel_subscription_job("matching", nats_url, lambda: subscriptions(app))
 
 
-def expiry_job(
-    app: MatchingApplication, every_seconds: float
-) -> Callable[[asyncio.Event], Awaitable[None]]:
+def expiry_job(app: MatchingApplication, every_seconds: float) -> Job:
     """Expire unanswered proposals every ``every_seconds`` until ``stop`` (exactly once each)."""
-
-    async def run(stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                expired = await asyncio.to_thread(app.expire_due, datetime.now(UTC))
-                if expired:
-                    log.info("matching: %d proposal(s) expired", expired)
-            except Exception:
-                log.exception("matching: expiry check failed")
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(stop.wait(), every_seconds)
-
-    return run
+    return periodic_job("matching", "proposal(s) expired", app.expire_due, every_seconds)

@@ -38,19 +38,18 @@ tracked.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from revmentor.events.v1 import enrolment_pb2 as enrolment
 from revmentor.events.v1 import matching_pb2 as matching
 from revmentor.kernel.application import Saveable
 from revmentor.kernel.cloudevents import ReceivedEvent
-from revmentor.kernel.consumer import UpstreamSubscription, run_subscriptions
+from revmentor.kernel.consumer import UpstreamSubscription
 from revmentor.kernel.ids import parse_id
+from revmentor.kernel.jobs import Job, handler_subscription, periodic_job
+from revmentor.kernel.jobs import subscription_job as kernel_subscription_job
 from revmentor.scheduling.application import SchedulingApplication
 from revmentor.scheduling.domain.mentorship import Mentorship
 from revmentor.scheduling.domain.programme import DEFAULT_PLANNED_SESSIONS
@@ -149,81 +148,28 @@ MATCHING_HANDLERS: dict[str, Handler] = {
 
 
 def enrolment_subscription(app: SchedulingApplication, **options: Any) -> UpstreamSubscription:
-    return _subscription(app, ENROLMENT, ENROLMENT_HANDLERS, **options)
+    return handler_subscription(app, ENROLMENT, ENROLMENT_HANDLERS, **options)
 
 
 def matching_subscription(app: SchedulingApplication, **options: Any) -> UpstreamSubscription:
-    return _subscription(app, MATCHING, MATCHING_HANDLERS, **options)
+    return handler_subscription(app, MATCHING, MATCHING_HANDLERS, **options)
 
 
 def subscriptions(app: SchedulingApplication, **options: Any) -> list[UpstreamSubscription]:
     return [enrolment_subscription(app, **options), matching_subscription(app, **options)]
 
 
-def _subscription(
-    app: SchedulingApplication, upstream: str, handlers: dict[str, Handler], **options: Any
-) -> UpstreamSubscription:
-    return UpstreamSubscription(
-        app, upstream, {name: _bound(app, handler) for name, handler in handlers.items()}, **options
-    )
-
-
-def _bound(
-    app: SchedulingApplication, handler: Handler
-) -> Callable[[ReceivedEvent], Sequence[Saveable]]:
-    def handle(event: ReceivedEvent) -> Sequence[Saveable]:
-        return handler(app, event)
-
-    return handle
-
-
 # -- background jobs (run by the service process) ------------------------------------
-def subscription_job(
-    app: SchedulingApplication, nats_url: str, retry_seconds: float = 1.0
-) -> Callable[[asyncio.Event], Awaitable[None]]:
+def subscription_job(app: SchedulingApplication, nats_url: str) -> Job:
     """Consume enrolment and matching until ``stop``; reconnects if NATS is not there yet."""
-
-    async def run(stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                async with run_subscriptions(nats_url, subscriptions(app)):
-                    await stop.wait()
-            except Exception as error:  # noqa: BLE001 - log, wait, try again
-                log.warning("scheduling: upstream subscriptions failed (%s); retrying", error)
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(stop.wait(), retry_seconds)
-
-    return run
+    return kernel_subscription_job("scheduling", nats_url, lambda: subscriptions(app))
 
 
-def _periodic(
-    what: str, check: Callable[[datetime], int], every_seconds: float
-) -> Callable[[asyncio.Event], Awaitable[None]]:
-    """Run ``check(now)`` every ``every_seconds`` until ``stop``; failures are logged."""
-
-    async def run(stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                done = await asyncio.to_thread(check, datetime.now(UTC))
-                if done:
-                    log.info("scheduling: %d %s", done, what)
-            except Exception:
-                log.exception("scheduling: %s check failed", what)
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(stop.wait(), every_seconds)
-
-    return run
-
-
-def reminder_job(
-    app: SchedulingApplication, every_seconds: float = REMINDER_CHECK_SECONDS
-) -> Callable[[asyncio.Event], Awaitable[None]]:
+def reminder_job(app: SchedulingApplication, every_seconds: float = REMINDER_CHECK_SECONDS) -> Job:
     """Record due session reminders every ``every_seconds`` (exactly once each)."""
-    return _periodic("reminder(s) due", app.send_due_reminders, every_seconds)
+    return periodic_job("scheduling", "reminder(s) due", app.send_due_reminders, every_seconds)
 
 
-def stall_job(
-    app: SchedulingApplication, every_seconds: float = STALL_CHECK_SECONDS
-) -> Callable[[asyncio.Event], Awaitable[None]]:
+def stall_job(app: SchedulingApplication, every_seconds: float = STALL_CHECK_SECONDS) -> Job:
     """Flag stalled mentorships every ``every_seconds`` (once per stall)."""
-    return _periodic("mentorship(s) stalled", app.flag_stalls, every_seconds)
+    return periodic_job("scheduling", "mentorship(s) stalled", app.flag_stalls, every_seconds)

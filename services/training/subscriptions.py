@@ -13,17 +13,17 @@ upstream ids, so even a replayed event cannot open a second record.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from revmentor.events.v1 import enrolment_pb2 as upstream
 from revmentor.kernel.application import Saveable
 from revmentor.kernel.cloudevents import ReceivedEvent
-from revmentor.kernel.consumer import UpstreamSubscription, run_subscriptions
+from revmentor.kernel.consumer import UpstreamSubscription
 from revmentor.kernel.ids import parse_id
+from revmentor.kernel.jobs import Job, handler_subscription, periodic_job
+from revmentor.kernel.jobs import subscription_job as kernel_subscription_job
 from revmentor.training.application import TrainingApplication
 from revmentor.training.domain.curriculum import DEFAULT_VERSION, ProgrammeTraining, default_modules
 from revmentor.training.domain.record import TrainingRecord
@@ -69,64 +69,24 @@ def participant_erased(app: TrainingApplication, event: ReceivedEvent) -> Sequen
     return []
 
 
-def enrolment_subscription(app: TrainingApplication, **options: object) -> UpstreamSubscription:
-    handlers = {
-        "ProgrammeCreated": programme_created,
-        "ParticipantEnrolled": participant_enrolled,
-        "ParticipantWithdrawn": participant_withdrawn,
-        "ParticipantErased": participant_erased,
-    }
-    return UpstreamSubscription(
-        app,
-        UPSTREAM,
-        {name: _bound(app, handler) for name, handler in handlers.items()},
-        **options,  # type: ignore[arg-type]
-    )
+HANDLERS: dict[str, Callable[[TrainingApplication, ReceivedEvent], Sequence[Saveable]]] = {
+    "ProgrammeCreated": programme_created,
+    "ParticipantEnrolled": participant_enrolled,
+    "ParticipantWithdrawn": participant_withdrawn,
+    "ParticipantErased": participant_erased,
+}
 
 
-def _bound(
-    app: TrainingApplication,
-    handler: Callable[[TrainingApplication, ReceivedEvent], Sequence[Saveable]],
-) -> Callable[[ReceivedEvent], Sequence[Saveable]]:
-    def handle(event: ReceivedEvent) -> Sequence[Saveable]:
-        return handler(app, event)
-
-    return handle
+def enrolment_subscription(app: TrainingApplication, **options: Any) -> UpstreamSubscription:
+    return handler_subscription(app, UPSTREAM, HANDLERS, **options)
 
 
 # -- background jobs (run by the service process) ------------------------------------
-def subscription_job(
-    app: TrainingApplication, nats_url: str, retry_seconds: float = 1.0
-) -> Callable[[asyncio.Event], Awaitable[None]]:
+def subscription_job(app: TrainingApplication, nats_url: str) -> Job:
     """Consume enrolment until ``stop``; reconnects if NATS is not there yet."""
-
-    async def run(stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                async with run_subscriptions(nats_url, [enrolment_subscription(app)]):
-                    await stop.wait()
-            except Exception as error:  # noqa: BLE001 - log, wait, try again
-                log.warning("training: enrolment subscription failed (%s); retrying", error)
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(stop.wait(), retry_seconds)
-
-    return run
+    return kernel_subscription_job("training", nats_url, lambda: [enrolment_subscription(app)])
 
 
-def deadline_job(
-    app: TrainingApplication, every_seconds: float
-) -> Callable[[asyncio.Event], Awaitable[None]]:
+def deadline_job(app: TrainingApplication, every_seconds: float) -> Job:
     """Flag overdue mentors every ``every_seconds`` until ``stop`` (idempotent)."""
-
-    async def run(stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                flagged = await asyncio.to_thread(app.flag_overdue, datetime.now(UTC))
-                if flagged:
-                    log.info("training: %d mentor(s) flagged overdue", flagged)
-            except Exception:
-                log.exception("training: deadline check failed")
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(stop.wait(), every_seconds)
-
-    return run
+    return periodic_job("training", "mentor(s) flagged overdue", app.flag_overdue, every_seconds)

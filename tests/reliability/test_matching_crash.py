@@ -81,6 +81,12 @@ async def test_matching_survives_kill_9(tmp_path: Path, nats_server: LocalNatsSe
             stub = pb_grpc.MatchingServiceStub(channel)
             again = await stub.RunRound(pb.RunRoundRequest(programme_id=pid), timeout=30)
             assert again.proposed == 0 and again.round_number == 2  # nobody proposed twice
+
+        async def second_round_published() -> bool:
+            messages = await read_stream(nats_server.url, "REVMENTOR_MATCHING")
+            return len(named(messages, "MatchingRoundCompleted")) >= 2
+
+        await eventually(second_round_published, timeout=WAIT, what="round 2 on the stream")
         messages = await read_stream(nats_server.url, "REVMENTOR_MATCHING")
         ids_on_stream = [m.headers["Nats-Msg-Id"] for m in messages]
         assert len(ids_on_stream) == len(set(ids_on_stream)), "no event twice on the stream"
