@@ -1,0 +1,52 @@
+"""When a pair is at risk, and why - each rule with its own reason code.
+
+low_usefulness    average usefulness <= 2 over the pair's recent sessions
+                  (the last RECENT sessions with any feedback)
+stalled           scheduling flagged the mentorship as stalled
+feedback_missing  a member gave no feedback for two closed sessions in a row
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from statistics import fmean
+
+LOW_USEFULNESS = "low_usefulness"
+STALLED = "stalled"
+FEEDBACK_MISSING = "feedback_missing"
+RECENT = 3
+LOW = 2.0
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    """One held session of a pair, in order: the usefulness ratings given, and
+    who did not answer before the window closed (empty while it is open)."""
+
+    usefulness: tuple[int, ...]
+    missing: tuple[str, ...] = ()
+    closed: bool = False
+
+
+def reasons(sessions: Sequence[SessionRecord], stalled: bool) -> list[tuple[str, str]]:
+    """(code, sentence) for every rule the pair currently breaks."""
+    found = []
+    rated = [s for s in sessions if s.usefulness][-RECENT:]
+    if rated:
+        average = fmean(u for s in rated for u in s.usefulness)
+        if average <= LOW:
+            found.append(
+                (
+                    LOW_USEFULNESS,
+                    f"average usefulness {average:.1f} over the last {len(rated)} "
+                    f"session(s) with feedback (at or below {LOW:g})",
+                )
+            )
+    if stalled:
+        found.append((STALLED, "no session held for the programme's stall period"))
+    closed = [s for s in sessions if s.closed]
+    for side in ("mentee", "mentor"):
+        if len(closed) >= 2 and all(side in s.missing for s in closed[-2:]):
+            found.append((FEEDBACK_MISSING, f"the {side} gave no feedback twice in a row"))
+    return found

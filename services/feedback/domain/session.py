@@ -1,0 +1,181 @@
+"""Feedback on one held session: requested of both members, blind until both
+have answered or the window has closed, confidential notes for their author only.
+
+    requested --a member submits--> (editable by its author until the due time)
+    requested --due time passes--> closed (who did not answer is recorded)
+
+One aggregate per session (id derived from the session id), so a redelivered
+"session held" never asks twice, and one submission per member: a second
+submission before the due time is an edit of the first, after it a refusal.
+Free text (practices to adopt, the confidential note) is sealed with this
+aggregate's key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from revmentor.feedback.domain.ratings import MENTEE, MENTOR, SessionAnswers
+from revmentor.kernel.errors import FieldViolation, IllegalTransition, ValidationFailed
+
+
+def feedback_key(session_id: UUID | str) -> UUID:
+    return uuid5(NAMESPACE_URL, f"revmentor:feedback:session:{session_id}")
+
+
+class SessionFeedback(Aggregate):
+    class Requested(Aggregate.Created):
+        session_id: str
+        mentorship_id: str
+        programme_id: UUID
+        mentee_id: str
+        mentor_id: str
+        held_at: str
+        due_at: str
+
+    @staticmethod
+    def create_id(session_id: str, **_: Any) -> UUID:
+        return feedback_key(session_id)
+
+    @event(Requested)
+    def __init__(
+        self,
+        session_id: str,
+        mentorship_id: str,
+        programme_id: UUID,
+        mentee_id: str,
+        mentor_id: str,
+        held_at: str,
+        due_at: str,
+    ) -> None:
+        self.session_id = session_id
+        self.mentorship_id = mentorship_id
+        self.programme_id = programme_id
+        self.mentee_id = mentee_id
+        self.mentor_id = mentor_id
+        self.held_at = held_at
+        self.due_at = due_at
+        #: side -> answers as a dict (see SessionAnswers), with "submitted_at"
+        self.answers: dict[str, dict[str, Any]] = {}
+        self.closed = False
+        self.missing: list[str] = []
+
+    # -- reading ---------------------------------------------------------------------
+    def side_of(self, participant_id: str) -> str:
+        if participant_id == self.mentee_id:
+            return MENTEE
+        if participant_id == self.mentor_id:
+            return MENTOR
+        raise ValidationFailed(
+            [FieldViolation("participant_id", "must be a member of this session's pair")]
+        )
+
+    def window_open(self, now: str) -> bool:
+        return not self.closed and now < self.due_at
+
+    def revealed(self, now: str) -> bool:
+        """Each member sees the other's ratings once both answered or the window closed."""
+        return len(self.answers) == 2 or not self.window_open(now)
+
+    def view_for(self, participant_id: str, now: str) -> dict[str, Any]:
+        """What a member may see: their own answers whole, the other's ratings
+        once revealed, never the other's practices or confidential note."""
+        mine = self.side_of(participant_id)
+        other = MENTOR if mine == MENTEE else MENTEE
+        view: dict[str, Any] = {"own": self.answers.get(mine), "other": None}
+        theirs = self.answers.get(other)
+        if theirs is not None and self.revealed(now):
+            view["other"] = _ratings_of(theirs)
+        view["revealed"] = self.revealed(now)
+        return view
+
+    def ratings(self) -> dict[str, dict[str, Any]]:
+        """Per side, the ratings only (reports, managers, integration events)."""
+        return {side: _ratings_of(a) for side, a in self.answers.items()}
+
+    # -- commands ----------------------------------------------------------------------
+    class Submitted(Aggregate.Event):
+        personal_fields = ("practices", "note")
+        participant_id: str
+        side: str
+        usefulness: int
+        topics: list[str]
+        practices: list[str]
+        confidence: int | None
+        pedagogy: int | None
+        note: str
+        at: str
+        edit: bool
+
+    def submit(
+        self, participant_id: str, answers: SessionAnswers, catalogue: list[str], now: str
+    ) -> None:
+        """Record (or, before the due time, edit) a member's feedback."""
+        side = self.side_of(participant_id)
+        answers.check(side, catalogue)
+        if not self.window_open(now):
+            raise IllegalTransition(
+                f"the feedback window for session {self.session_id} closed at {self.due_at}"
+            )
+        fields = asdict(answers)
+        fields["topics"] = list(answers.topics)
+        fields["practices"] = list(answers.practices)
+        self._submit(
+            participant_id=participant_id,
+            side=side,
+            at=now,
+            edit=side in self.answers,
+            **fields,
+        )
+
+    @event(Submitted)
+    def _submit(
+        self,
+        participant_id: str,
+        side: str,
+        usefulness: int,
+        topics: list[str],
+        practices: list[str],
+        confidence: int | None,
+        pedagogy: int | None,
+        note: str,
+        at: str,
+        edit: bool,
+    ) -> None:
+        self.answers[side] = {
+            "usefulness": usefulness,
+            "topics": topics,
+            "practices": practices,
+            "confidence": confidence,
+            "pedagogy": pedagogy,
+            "note": note,
+            "submitted_at": at,
+        }
+
+    class Closed(Aggregate.Event):
+        missing: list[str]
+        at: str
+
+    def close(self, now: str) -> bool:
+        """Close the window once the due time has passed; once only."""
+        if self.closed or now < self.due_at:
+            return False
+        missing = [side for side in (MENTEE, MENTOR) if side not in self.answers]
+        self._close(missing=missing, at=now)
+        return True
+
+    @event(Closed)
+    def _close(self, missing: list[str], at: str) -> None:
+        self.closed = True
+        self.missing = missing
+
+
+_RATING_KEYS = ("usefulness", "topics", "confidence", "pedagogy", "submitted_at")
+
+
+def _ratings_of(answers: dict[str, Any]) -> dict[str, Any]:
+    return {k: answers[k] for k in _RATING_KEYS if answers.get(k) is not None}
