@@ -90,7 +90,7 @@ LARGEST_GATE_SECONDS = 60.0
 CHILD_TIMEOUT_SECONDS = 900.0
 
 #: Sizes before ``--scale`` (mentees, mentors); at least MIN_* after it.
-QUALITY_SIZES = ((500, 250), (1_000, 500), (2_000, 1_000))
+QUALITY_SIZES = ((500, 250), (1_000, 500), (2_000, 1_000), (2_000, 2_000))
 SCALE_SIZES = ((1_000, 500), (2_000, 1_000), (5_000, 2_500))
 MIN_MENTEES, MIN_MENTORS = 40, 20
 
