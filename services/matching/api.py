@@ -34,6 +34,7 @@ from revmentor.kernel.paging import page
 from revmentor.matching import access
 from revmentor.matching import mapping as m
 from revmentor.matching.application import AttributesUnavailable, MatchingApplication
+from revmentor.matching.domain import policy
 from revmentor.matching.domain.match import CONFIRMED, Match
 from revmentor.matching.domain.programme import MENTEE, MatchingProgramme
 from revmentor.matching.v1 import matching_pb2 as pb
@@ -169,6 +170,11 @@ class MatchingServicer(pb_grpc.MatchingServiceServicer):
 
     # -- matches ----------------------------------------------------------------------------
     async def ProposeMatch(self, request: pb.ProposeMatchRequest, context: Context) -> Any:
+        v = Violations()  # every bad field at once, before anything is loaded
+        for name in ("programme_id", "mentee_id", "mentor_id"):
+            _check_id(v, name, getattr(request, name))
+        policy.check_override(v, list(request.override.constraints), request.override.justification)
+        v.raise_if_any()
         await self._programme("ProposeMatch", request.programme_id)
         record = await self._with_attributes(
             context,
@@ -188,6 +194,8 @@ class MatchingServicer(pb_grpc.MatchingServiceServicer):
         v = Violations()
         v.check(request.decision in m.DECISION, "decision", "must be ACCEPT or DECLINE")
         _check_id(v, "match_id", request.match_id)
+        if request.decision == pb.DECISION_DECLINE:
+            policy.check_reason(v, "reason", request.reason)
         v.raise_if_any()
         record = await self._match(rpc, request.match_id, context)
         principal, programme_id = caller(), str(record.programme_id)
@@ -209,6 +217,12 @@ class MatchingServicer(pb_grpc.MatchingServiceServicer):
         return self._message(rpc, answered)
 
     async def EndMatch(self, request: pb.EndMatchRequest, context: Context) -> Any:
+        v = Violations()  # every bad field at once, before anything is loaded
+        _check_id(v, "match_id", request.match_id)
+        outcome = m.outcome_from(request.outcome)
+        v.check(bool(outcome), "outcome", "must be COMPLETED or DISSOLVED")
+        policy.check_reason(v, "reason", request.reason, required=outcome == "dissolved")
+        v.raise_if_any()
         await self._match("EndMatch", request.match_id, context)
         ended = await self._run(
             self.app.end_match,

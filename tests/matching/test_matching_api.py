@@ -523,3 +523,43 @@ async def test_two_managers_running_a_round_at_once_one_is_aborted(
     listed = await stub.ListMatches(pb.ListMatchesRequest(programme_id=programme))
     assert listed.total_size == 3
     assert len({m.mentee_id for m in listed.matches}) == 3
+
+
+async def test_every_bad_field_is_named_before_anything_is_loaded(
+    stub: Stub, matching_app: MatchingApplication
+) -> None:
+    await invalid(
+        matching_app,
+        stub.RespondToProposal,
+        pb.RespondToProposalRequest(match_id="nope", decision=pb.DECISION_DECLINE, reason=""),
+        ["match_id", "reason"],
+    )
+    await invalid(
+        matching_app,
+        stub.EndMatch,
+        pb.EndMatchRequest(match_id="nope", outcome=pb.END_OUTCOME_UNSPECIFIED),
+        ["match_id", "outcome"],
+    )
+    await invalid(
+        matching_app,
+        stub.EndMatch,
+        pb.EndMatchRequest(match_id=str(uuid4()), outcome=pb.END_OUTCOME_DISSOLVED),
+        ["reason"],
+    )
+    await invalid(
+        matching_app,
+        stub.ProposeMatch,
+        pb.ProposeMatchRequest(
+            programme_id="p",
+            mentee_id="e",
+            mentor_id="m",
+            override=pb.Override(constraints=["capacity"], justification=""),
+        ),
+        [
+            "programme_id",
+            "mentee_id",
+            "mentor_id",
+            "override.constraints[0]",
+            "override.justification",
+        ],
+    )
