@@ -146,12 +146,12 @@ class EnrolmentAttributes:
         said = f"{code.name}: {details}" if details else code.name
         where = f"enrolment at {address}"
         if code == grpc.StatusCode.UNAUTHENTICATED:
-            return f"{where} refused matching's token ({said}): check {self.token_variable}"
+            return f"{where} refused {self.service}'s token ({said}): check {self.token_variable}"
         if code == grpc.StatusCode.PERMISSION_DENIED:
             return (
                 f"{where} does not let {self.service}'s token read attributes ({said}): "
                 f"the token in {self.token_variable} must be a service token "
-                "(claim 'service': 'matching')"
+                f"(claim 'service': '{self.service}')"
             )
         if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
             return (
@@ -160,8 +160,8 @@ class EnrolmentAttributes:
             )
         if code == grpc.StatusCode.NOT_FOUND:
             return (
-                f"{where} does not know a participant of the pool ({said}): "
-                "matching may not have consumed its latest events yet; retry shortly"
+                f"{where} does not know one of the participants asked for ({said}): "
+                f"{self.service} may be ahead of enrolment's latest events; retry shortly"
             )
         return f"{where} could not give the attributes ({said})"
 

@@ -350,6 +350,8 @@ class SchedulingServicer(pb_grpc.SchedulingServiceServicer):
             programme_id = programme_of.get(item["mentorship_id"], "")
             if not access.sees_private(principal, rpc, programme_id, own):
                 _without_private(item)
+            elif own and not access.may_act_in_programme(principal, rpc, programme_id):
+                _without_others(item, participant_id)
         return pb.ParticipantDataExport(
             participant_id=participant_id,
             service=SERVICE,
@@ -367,6 +369,17 @@ def _known(field: str, value: str | None) -> str:
 
 #: The pair's own texts in scheduling's events (sealed with the mentorship's key).
 _PRIVATE_FIELDS = ("agenda", "location", "meeting_link", "reason")
+
+
+def _without_others(item: dict[str, Any], participant_id: str) -> None:
+    """A member's own export: the pair's shared session details stay, but not
+    the other member's reasons nor who acted (other people's subjects)."""
+    for event in item.get("history", []):
+        state = event.get("state", {})
+        by = state.get("cancelled_by") or state.get("disputed_by") or participant_id
+        if by != participant_id:
+            state.pop("reason", None)
+        event.get("envelope", {}).pop("actor", None)
 
 
 def _without_private(item: dict[str, Any]) -> None:

@@ -10,15 +10,16 @@ asked of enrolment at the moment of use (``attributes``) and never stored.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
 
 from revmentor.kernel.application import ServiceApplication, expect_version
 from revmentor.kernel.attributes import AttributesUnavailable
 from revmentor.kernel.context import RequestContext, acting_as, current
-from revmentor.kernel.errors import ConcurrencyConflict, NotFound, Violations
+from revmentor.kernel.errors import ConcurrencyConflict, IllegalTransition, NotFound, Violations
 from revmentor.kernel.ids import parse_id
 from revmentor.kernel.readmodel import ReadModel
 from revmentor.scheduling.domain import mentorship as ms
@@ -31,6 +32,8 @@ from revmentor.scheduling.domain.programme import (
     programme_key,
 )
 from revmentor.scheduling.readmodel import SchedulingReadModel
+
+log = logging.getLogger(__name__)
 
 AttributeSource = Callable[[Sequence[str]], Mapping[str, Mapping[str, Any]]]
 
@@ -254,6 +257,7 @@ class SchedulingApplication(ServiceApplication):
         rules.check_reason(v, reason)
         v.raise_if_any()
         mentorship = self._at(mentorship_id, expected_version)
+        self._require_not_erased(mentorship, "cancel a session")
         mentorship.cancel(session_id, by, by_role, reason.strip())
         self.save(mentorship, *self._release(mentorship, [session_id]))
         return mentorship
@@ -283,9 +287,18 @@ class SchedulingApplication(ServiceApplication):
         rules.check_reason(v, reason)
         v.raise_if_any()
         mentorship = self._at(mentorship_id, expected_version)
+        self._require_not_erased(mentorship, "dispute an attendance")
         mentorship.dispute(session_id, by, reason.strip())
         self.save(mentorship)
         return mentorship
+
+    def _require_not_erased(self, mentorship: Mentorship, doing: str) -> None:
+        """A member was erased: the mentorship's key is gone and nothing new can
+        be sealed with it (reasons are sealed), so nothing more is recorded."""
+        if self.keys.is_destroyed(str(mentorship.id)):
+            raise IllegalTransition(
+                f"a member of mentorship {mentorship.id} was erased: cannot {doing}"
+            )
 
     def _require_bookable(
         self,
@@ -351,10 +364,11 @@ class SchedulingApplication(ServiceApplication):
             self.diary(mentorship.mentee_id).intervals()
             + self.diary(mentorship.mentor_id).intervals()
         )
+        shown = shown_in or people[0][1]
         last_day = date.fromisoformat(programme.end_date) if programme.end_date else None
-        if programme.start_date:
-            first = datetime.combine(date.fromisoformat(programme.start_date), datetime.min.time())
-            start = max(start, first.replace(tzinfo=UTC))
+        if programme.start_date:  # the programme's first local midnight, in the zone shown
+            first = datetime.combine(date.fromisoformat(programme.start_date), time(0), shown)
+            start = max(start, first.astimezone(UTC))
         found_slots = slots.suggest(
             people[0],
             people[1],
@@ -364,10 +378,11 @@ class SchedulingApplication(ServiceApplication):
             timedelta(days=int(programme.policy["min_gap_days"])),
             max(start, self.clock()),
             last_day,
-            count,
+            count * 2,  # spare ones, for those the programme's dates refuse below
         )
-        zone_name = (shown_in or people[0][1]).key
-        return found_slots, zone_name
+        # The same date rule booking applies, in the zone the slots are shown in.
+        kept = [s for s in found_slots if _within_programme(s, shown, programme)]
+        return kept[:count], shown.key
 
     # -- jobs -----------------------------------------------------------------------------------
     def send_due_reminders(self, now: datetime) -> int:
@@ -404,14 +419,16 @@ class SchedulingApplication(ServiceApplication):
         ctx = current()
         with acting_as(RequestContext(actor, ctx.correlation_id, ctx.causation_id)):
             for mentorship_id, session_id, lead in items:
-                record = self.mentorship(mentorship_id)
-                lead = lead or self._lead_hours(record)
-                if not change(record, session_id, lead):
-                    continue
                 try:
+                    record = self.mentorship(mentorship_id)
+                    if not change(record, session_id, lead or self._lead_hours(record)):
+                        continue
                     self.save(record)
                 except ConcurrencyConflict:
-                    continue
+                    continue  # changed meanwhile (another replica, a command): next pass
+                except Exception:
+                    log.exception("scheduling: %s failed on mentorship %s", actor, mentorship_id)
+                    continue  # one bad mentorship never stops the others
                 done += 1
         return done
 
@@ -468,6 +485,17 @@ class SchedulingApplication(ServiceApplication):
                 {"mentorship_id": str(r.id), "history": self.event_history(r.id)} for r in records
             ],
         }
+
+
+def _within_programme(
+    slot: tuple[datetime, datetime], tz: Any, programme: SchedulingProgramme
+) -> bool:
+    if not programme.start_date or not programme.end_date:
+        return True
+    first = slot[0].astimezone(tz).date()
+    last = (slot[1] - timedelta(microseconds=1)).astimezone(tz).date()
+    start, end = date.fromisoformat(programme.start_date), date.fromisoformat(programme.end_date)
+    return start <= first and last <= end
 
 
 def _bounds(programme: SchedulingProgramme) -> tuple[int, int]:

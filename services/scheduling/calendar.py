@@ -49,12 +49,16 @@ def session_event(mentorship: Mentorship, session: dict[str, object], stamp: dat
     location, link, agenda = (
         str(session.get(k) or "") for k in ("location", "meeting_link", "agenda")
     )
+    # A link or place stored before they were checked for spaces and control
+    # characters must not break the whole feed: such a value is left out.
+    link = link if link.startswith("https://") and link.isprintable() and " " not in link else ""
+    location = location if location.isprintable() else ""
     if location and location != "[erased]":
         event.add("location", location)
-    if link and link.startswith("https://"):
+    if link:
         event.add("url", link)
     lines = [f"Mentorship {mentorship.id}"]
-    if link and link.startswith("https://"):
+    if link:
         lines.append(f"Join: {link}")
     if agenda and agenda != "[erased]":
         lines += ["", agenda]

@@ -53,6 +53,7 @@ def _rescheduled(e: Any) -> IntegrationEvent:
         mentor_id=e.mentor_id,
         start=e.start,
         end=e.end,
+        mode=e.mode,
         sequence=e.sequence,
         rescheduled=True,
     )

@@ -61,10 +61,28 @@ def test_a_skipped_local_time_is_refused_and_an_ambiguous_one_is_the_first() -> 
     assert first == utc(2027, 10, 31, 0, 30)
 
 
+@pytest.mark.parametrize(
+    "name", ["Europe", "posixrules", "Factory", "../../etc/passwd", "x" * 300, " Europe/Paris"]
+)
+def test_only_iana_zone_names_are_zones(name: str) -> None:
+    with pytest.raises(ValidationFailed) as bad:
+        times.zone(name)
+    assert bad.value.violations[0].field == "time_zone"
+
+
+def test_far_years_are_refused_not_overflowed() -> None:
+    v = Violations()
+    assert rules.check_when(v, "9999-12-31T23:30", "America/Montreal", 60, (60, 120)) is None
+    assert [x.field for x in v.items] == ["local_start"]
+    with pytest.raises(ValidationFailed) as early:
+        times.parse_stamp("0001-01-01T00:00:00+01:00", "not_before")
+    assert early.value.violations[0].field == "not_before"
+
+
 def test_time_fields_name_themselves() -> None:
     v = Violations()
     assert rules.check_when(v, "29/03/2027 10:00", "Mars/Olympus", 300, (60, 120)) is None
-    assert {x.field for x in v.items} == {"duration_minutes", "time_zone"}
+    assert {x.field for x in v.items} == {"duration_minutes", "time_zone", "local_start"}
     v = Violations()
     assert rules.check_when(v, "2027-03-29 10h", "Europe/Paris", 60, (60, 120)) is None
     assert [x.field for x in v.items] == ["local_start"]
@@ -81,6 +99,9 @@ def test_time_fields_name_themselves() -> None:
         ("virtual", "HQ", "https://meet.example/x", ["location"]),
         ("virtual", "", "https://meet.example/x", []),
         ("in_person", "Paris HQ, room 4.2", "", []),
+        ("virtual", "", "https://meet.example/a\r\nBEGIN:VEVENT", ["meeting_link"]),
+        ("virtual", "", "https://meet.example/a b", ["meeting_link"]),
+        ("in_person", "HQ\x07", "", ["location"]),
     ],
 )
 def test_place_rules(mode: str, location: str, link: str, fields: list[str]) -> None:
@@ -367,3 +388,54 @@ def test_log_past_session_replay_and_erasure(
     erased = app.mentorship(first).sessions[sid]
     assert erased["agenda"] == ERASED and erased["location"] == ERASED
     assert erased["status"] == "held" and app.rebuild_read_model().digest() == live
+
+
+def test_nothing_is_recorded_on_a_mentorship_whose_member_was_erased(
+    app: SchedulingApplication,
+) -> None:
+    first, _ = two_mentorships_of_one_mentor(app)
+    sid = book(app, first, "2027-03-01T10:00")
+    app.erase_participant("mentee-a")
+    with pytest.raises(IllegalTransition, match="was erased"):
+        app.cancel_session(first, sid, "cannot make it", "mentor", "mentor")
+
+
+def test_suggestions_west_of_utc_start_on_the_programmes_first_local_day(
+    app: SchedulingApplication, clock: list[datetime]
+) -> None:
+    """Montreal mornings and evenings; the programme starts 1 March: the first
+    suggestion is on 1 March in Montreal, not the evening before (UTC midnight)."""
+    programme_id = uuid4()
+    programme = app.programme_of(programme_id)
+    programme.record_facts("2027-03-01", "2027-06-30", 6)
+    app.save(programme)
+    windows = [(d, "07:00", "09:00") for d in range(1, 8)] + [
+        (d, "19:00", "21:00") for d in range(1, 8)
+    ]
+    zone = {"time_zone": "America/Montreal", "availability": windows}
+    app.attributes = lambda ids: {pid: zone for pid in ids}
+    app.save(*app.open_mentorship("m-west", programme_id, "mentee-w", "mentor-w"))
+    found = app.find_mentorship_of_match("m-west")
+    assert found is not None
+    clock[0] = utc(2027, 2, 20)
+    suggested, shown = app.suggest_slots(str(found.id), count=2, time_zone="America/Montreal")
+    assert shown == "America/Montreal"
+    local = [times.local_text(s, ZoneInfo(shown)) for s, _ in suggested]
+    assert local[0].startswith("2027-03-01T07:00")
+    for start, end in suggested:
+        rules.require_within(
+            Slot(start, end, times.local_text(start, ZoneInfo(shown)), shown),
+            "2027-03-01",
+            "2027-06-30",
+        )
+
+
+def test_a_rescheduled_session_is_published_with_its_mode() -> None:
+    from revmentor.scheduling.integration import translate
+
+    m = mentorship()
+    sid = m.schedule(slot("2027-03-01T10:00"), "virtual", "", "https://x.example", "", "mentee")
+    m.reschedule(sid, slot("2027-03-02T10:00"), "mentor")
+    published = translate(m.collect_events()[-1])
+    assert published is not None and published.message.mode == "virtual"
+    assert published.message.rescheduled and published.message.sequence == 1

@@ -223,6 +223,7 @@ class Mentorship(Aggregate):
 
     class SessionRescheduled(PairEvent):
         session_id: str
+        mode: str
         start: str
         end: str
         local_start: str
@@ -236,6 +237,7 @@ class Mentorship(Aggregate):
         self._require_status(session, (SCHEDULED,), "reschedule it")
         self._reschedule(
             session_id=session_id,
+            mode=session["mode"],
             start=stamp(slot.start),
             end=stamp(slot.end),
             local_start=slot.local_start,
@@ -249,6 +251,7 @@ class Mentorship(Aggregate):
     def _reschedule(
         self,
         session_id: str,
+        mode: str,
         start: str,
         end: str,
         local_start: str,

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
-from revmentor.kernel.errors import IllegalTransition, Violations
+from revmentor.kernel.errors import IllegalTransition, ValidationFailed, Violations
 from revmentor.scheduling.domain import times
 
 IN_PERSON = "in_person"
@@ -46,21 +46,31 @@ def check_when(
     duration_minutes: int,
     bounds: tuple[int, int],
 ) -> Slot | None:
-    """Shape of the time fields; the slot if they are sound (else None, violations added)."""
+    """Shape of the time fields, each checked on its own so every bad one is
+    named; the slot if they are all sound (else None, violations added)."""
     low, high = bounds
-    v.check(
+    fine = v.check(
         low <= duration_minutes <= high,
         "duration_minutes",
         f"must be {low}-{high} minutes (programme rule)",
     )
+    tz = local = None
     try:
         tz = times.zone(time_zone)
+    except ValidationFailed as error:
+        v.items += error.violations
+    try:
         local = times.parse_local(local_start)
+    except ValidationFailed as error:
+        v.items += error.violations
+    if tz is None or local is None:
+        return None
+    try:
         start = times.to_utc(local, tz)
-    except times.ValidationFailed as error:
+    except ValidationFailed as error:
         v.items += error.violations
         return None
-    if not low <= duration_minutes <= high:
+    if not fine:
         return None
     return Slot(start, start + timedelta(minutes=duration_minutes), local_start, tz.key)
 
@@ -75,12 +85,18 @@ def check_place(v: Violations, mode: str, location: str, meeting_link: str) -> N
         v.check(not location, "location", "only for an in-person session")
         parsed = urlparse(meeting_link)
         v.check(
-            parsed.scheme == "https" and bool(parsed.netloc),
+            parsed.scheme == "https" and bool(parsed.netloc) and _plain(meeting_link, False),
             "meeting_link",
-            "is required for a virtual session: an https:// URL",
+            "is required for a virtual session: an https:// URL without spaces",
         )
+    v.check(_plain(location, True), "location", "must not contain control characters")
     v.check(len(location) <= LOCATION_MAX, "location", f"must be at most {LOCATION_MAX} characters")
     v.check(len(meeting_link) <= LINK_MAX, "meeting_link", f"must be at most {LINK_MAX} characters")
+
+
+def _plain(text: str, spaces: bool) -> bool:
+    """No control characters (they would break calendar files), no whitespace in links."""
+    return all(ch.isprintable() and (spaces or not ch.isspace()) for ch in text)
 
 
 def check_agenda(v: Violations, agenda: str) -> None:
