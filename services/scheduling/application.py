@@ -138,6 +138,17 @@ class SchedulingApplication(ServiceApplication):
         )
         return [mentorship] if registered else [programme, mentorship]
 
+    def replan_mentorships(self, programme: SchedulingProgramme) -> list[Mentorship]:
+        """Mentorships opened before the programme's facts were known adopt its
+        planned number of sessions (what a late ``ProgrammeCreated`` causes)."""
+        pid = str(programme.programme_id)
+        changed = []
+        for view in self.query(lambda m: m.mentorships_of_programme(pid)):
+            record = self.mentorship(view["mentorship_id"])
+            if record.plan(programme.planned_sessions, self.clock()):
+                changed.append(record)
+        return changed
+
     def end_mentorship(self, match_id: str, outcome: str) -> list[Any]:
         """What an ended match causes: future sessions cancelled, diaries freed."""
         mentorship = self.find_mentorship_of_match(match_id)

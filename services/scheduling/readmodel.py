@@ -122,6 +122,9 @@ class SchedulingReadModel(ReadModel):
     def _stalled(self, e: Any) -> None:
         self._view(e)["stalled"] = True
 
+    def _planned(self, e: Any) -> None:
+        self._view(e)["planned_sessions"] = e.planned_sessions
+
     def _completed(self, e: Any) -> None:
         self._view(e)["status"] = ms.COMPLETED
 
@@ -194,6 +197,7 @@ _HANDLERS: dict[str, Callable[[SchedulingReadModel, Any], None]] = {
     "Mentorship.AttendanceDisputed": SchedulingReadModel._disputed,
     "Mentorship.ReminderDue": SchedulingReadModel._reminded,
     "Mentorship.Stalled": SchedulingReadModel._stalled,
+    "Mentorship.Planned": SchedulingReadModel._planned,
     "Mentorship.Completed": SchedulingReadModel._completed,
     "Mentorship.Ended": SchedulingReadModel._ended,
 }

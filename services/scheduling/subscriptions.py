@@ -3,7 +3,8 @@
 From enrolment:
 
     ProgrammeCreated   the programme's dates and planned number of sessions
-                       (``rules.planned_sessions``; 6 when absent)
+                       (``rules.planned_sessions``; 6 when absent); mentorships
+                       opened before it arrived adopt that number
     ParticipantErased  end their mentorships (future sessions cancelled, diaries
                        freed), then destroy this service's keys for them and for
                        every mentorship they were in (agendas, places and reasons
@@ -84,7 +85,10 @@ def programme_created(app: SchedulingApplication, event: ReceivedEvent) -> Seque
         programme.record_facts(*facts)
     elif registered:
         return []
-    return [programme]
+    # Mentorships a confirmed match opened before these facts arrived took the
+    # default number of sessions: they adopt the programme's now.
+    replanned = app.replan_mentorships(programme) if registered else []
+    return [programme, *replanned]
 
 
 def participant_erased(app: SchedulingApplication, event: ReceivedEvent) -> Sequence[Saveable]:

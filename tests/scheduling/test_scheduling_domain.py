@@ -439,3 +439,12 @@ def test_a_rescheduled_session_is_published_with_its_mode() -> None:
     published = translate(m.collect_events()[-1])
     assert published is not None and published.message.mode == "virtual"
     assert published.message.rescheduled and published.message.sequence == 1
+
+
+def test_late_planned_sessions_can_complete_a_mentorship_at_once() -> None:
+    m = mentorship(planned=6)
+    sid = m.schedule(slot("2027-03-01T10:00"), "virtual", "", "https://x.example", "", "mentee")
+    m.record_attendance(sid, "held", "mentee", "mentee", utc(2027, 3, 1, 10))
+    assert m.status == "active"
+    assert m.plan(1, utc(2027, 3, 2)) and m.status == "completed"
+    assert not m.plan(1, utc(2027, 3, 3))

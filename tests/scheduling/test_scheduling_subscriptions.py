@@ -497,6 +497,10 @@ def test_a_confirmation_may_come_before_its_programme(
         8,
     )
     assert list(ENROLMENT_HANDLERS["ProgrammeCreated"](app, created)) == []
+    # the mentorship opened before the facts adopts the programme's planned sessions
+    replanned = app.find_mentorship_of_match(first.data["matchId"])
+    assert replanned is not None and replanned.planned_sessions == 8
+    assert app.views.mentorships_of_programme(programme)[0]["planned_sessions"] == 8
     # a mentorship opened after the facts takes the programme's planned sessions
     later = confirmed(programme, str(uuid4()), str(uuid4()))
     assert from_matching.apply(later)

@@ -469,6 +469,27 @@ class Mentorship(Aggregate):
     def _stall(self, since: str, programme_id: UUID, mentee_id: str, mentor_id: str) -> None:
         self.stalled = True
 
+    class Planned(PairEvent):
+        planned_sessions: int
+        at: str
+
+    def plan(self, planned_sessions: int, now: datetime) -> bool:
+        """The programme's planned number of sessions became known after the
+        mentorship opened (its facts arrived late): adopt it, and complete the
+        mentorship if that many are already held. False when nothing changes."""
+        if self.status == ENDED or planned_sessions == self.planned_sessions:
+            return False
+        self._plan(planned_sessions=planned_sessions, at=stamp(now), **self._pair)
+        if self.status == ACTIVE and self.held >= self.planned_sessions:
+            self._complete(held_sessions=self.held, at=stamp(now), **self._pair)
+        return True
+
+    @event(Planned)
+    def _plan(
+        self, planned_sessions: int, at: str, programme_id: UUID, mentee_id: str, mentor_id: str
+    ) -> None:
+        self.planned_sessions = planned_sessions
+
     class Completed(PairEvent):
         held_sessions: int
         at: str
