@@ -149,14 +149,29 @@ class SchedulingApplication(ServiceApplication):
                 changed.append(record)
         return changed
 
-    def end_mentorship(self, match_id: str, outcome: str) -> list[Any]:
-        """What an ended match causes: future sessions cancelled, diaries freed."""
+    def end_mentorship(
+        self,
+        match_id: str,
+        outcome: str,
+        pair: tuple[UUID, str, str] | None = None,
+    ) -> list[Any]:
+        """What an ended match causes: future sessions cancelled, diaries freed.
+
+        ``pair`` (programme, mentee, mentor): when no mentorship was opened -
+        its confirmation was dead-lettered and not replayed yet - it is opened
+        and ended at once, so a confirmation replayed later opens nothing.
+        """
+        opened: list[Any] = []
         mentorship = self.find_mentorship_of_match(match_id)
+        if mentorship is None and pair is not None:
+            opened = self.open_mentorship(match_id, *pair)
+            mentorship = next((x for x in opened if isinstance(x, Mentorship)), None)
         if mentorship is None or mentorship.status == ms.ENDED:
             return []
         cancelled = mentorship.end(outcome, self.clock())
         diaries = self._release(mentorship, cancelled)
-        return [mentorship, *diaries]
+        others = [x for x in opened if not isinstance(x, Mentorship)]
+        return [*others, mentorship, *diaries]
 
     def erase_participant(self, participant_id: str) -> None:
         """Crypto-shred agendas, places and reasons of every mentorship they were in."""

@@ -14,7 +14,9 @@ From matching:
 
     MatchConfirmed     open the pair's mentorship (one per match)
     MatchEnded         end it with the match's outcome: future sessions
-                       cancelled, both diaries freed
+                       cancelled, both diaries freed (a mentorship never opened -
+                       its confirmation dead-lettered - is opened and ended at
+                       once, so the confirmation replayed later opens nothing)
 
 The two streams are independent, so a confirmed match may arrive before the
 ``ProgrammeCreated`` of its programme: the programme is then registered with
@@ -137,7 +139,9 @@ def match_confirmed(app: SchedulingApplication, event: ReceivedEvent) -> Sequenc
 def match_ended(app: SchedulingApplication, event: ReceivedEvent) -> Sequence[Saveable]:
     message = event.parse(matching.MatchEnded)
     match_id = str(parse_id("match_id", message.match_id))
-    return app.end_mentorship(match_id, message.outcome or "ended")
+    programme_id = parse_id("programme_id", message.programme_id)
+    pair = (programme_id, message.mentee_id, message.mentor_id)
+    return app.end_mentorship(match_id, message.outcome or "ended", pair)
 
 
 ENROLMENT_HANDLERS: dict[str, Handler] = {

@@ -522,9 +522,11 @@ def test_a_confirmation_may_come_before_its_programme(
     assert len(app.notifications(0, 1000)) == written + 1
     [ended] = domain_events(app, "Mentorship.Ended")
     assert ended.outcome == "completed"
-    # MatchEnded for a match scheduling never saw: nothing
+    # MatchEnded for a match scheduling never saw (its confirmation dead-lettered):
+    # recorded as opened and ended at once
     stranger = confirmed(programme, str(uuid4()), str(uuid4()))
-    assert list(MATCHING_HANDLERS["MatchEnded"](app, match_ended(stranger, "dissolved"))) == []
+    caused = MATCHING_HANDLERS["MatchEnded"](app, match_ended(stranger, "dissolved"))
+    assert [x.status for x in caused if hasattr(x, "match_id")] == [ms.ENDED]
 
 
 def book(app: SchedulingApplication, mentorship_id: str, at: str, agenda: str) -> str:
@@ -702,3 +704,24 @@ async def test_the_reminder_and_stall_jobs_run_until_stopped(store: dict[str, st
         assert len(domain_events(app, "Mentorship.Stalled")) == 1
     finally:
         app.close()
+
+
+def test_an_end_before_its_dead_lettered_confirmation_opens_nothing_later(
+    consumer_app: SchedulingApplication,
+) -> None:
+    """The confirmation went to the dead-letter stream; the end arrives first:
+    the mentorship is recorded opened and ended at once, and the confirmation,
+    replayed later, opens nothing."""
+    app = consumer_app
+    from_matching = matching_subscription(app)
+    programme, mentee, mentor = str(uuid4()), str(uuid4()), str(uuid4())
+    first = confirmed(programme, mentee, mentor)
+    assert from_matching.apply(match_ended(first, "dissolved"))
+    record = app.find_mentorship_of_match(first.data["matchId"])
+    assert record is not None and record.status == "ended"
+    assert list(MATCHING_HANDLERS["MatchConfirmed"](app, first)) == []
+    replayed = confirmed(programme, mentee, mentor, match=first.data["matchId"])
+    assert from_matching.apply(replayed)  # tracked, but nothing opened
+    again = app.find_mentorship_of_match(first.data["matchId"])
+    assert again is not None and again.status == "ended" and again.version == record.version
+    assert [v["status"] for v in app.views.mentorships_of_programme(programme)] == ["ended"]
