@@ -684,6 +684,19 @@ async def test_the_reminder_and_stall_jobs_run_until_stopped(store: dict[str, st
         soon = (now + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")
         app.schedule_session(mentorship, soon, "UTC", 60, "virtual", meeting_link=LINK)
 
+        passes = {"reminders": 0, "stalls": 0}
+
+        def counted(name: str, check: Any) -> Any:
+            def run(moment: datetime) -> int:
+                done = check(moment)
+                passes[name] += 1
+                return int(done)
+
+            return run
+
+        # the jobs bind the application's checks when made: count their passes
+        app.send_due_reminders = counted("reminders", app.send_due_reminders)  # type: ignore[method-assign]
+        app.flag_stalls = counted("stalls", app.flag_stalls)  # type: ignore[method-assign]
         stop = asyncio.Event()
         jobs = [
             asyncio.create_task(reminder_job(app, 0.05)(stop)),
@@ -697,7 +710,12 @@ async def test_the_reminder_and_stall_jobs_run_until_stopped(store: dict[str, st
             )
 
         await until(recorded, "a reminder and a stall")
-        await asyncio.sleep(0.3)  # several more passes: nothing recorded twice
+        seen = dict(passes)
+
+        def five_more_passes() -> bool:
+            return all(passes[k] >= seen[k] + 5 for k in passes)
+
+        await until(five_more_passes, "five more passes of each job")  # nothing twice
         stop.set()
         await asyncio.wait_for(asyncio.gather(*jobs), 10)
         assert len(domain_events(app, "Mentorship.ReminderDue")) == 1
