@@ -47,10 +47,11 @@ class IntegrationEvent:
 
 
 def translator(
-    translations: Mapping[str, Callable[[Any], IntegrationEvent]],
+    translations: Mapping[str, Callable[[Any], IntegrationEvent | None]],
 ) -> Callable[[Any], IntegrationEvent | None]:
     """A service's ``translate``: the integration event for a domain event
-    (keyed by the event class's qualified name), or None if it stays private."""
+    (keyed by the event class's qualified name), or None if it stays private
+    (a translation may also keep one private by returning None)."""
 
     def translate(event: Any) -> IntegrationEvent | None:
         found = translations.get(type(event).__qualname__)

@@ -12,7 +12,9 @@ service can forget to: an event class lists its personal attributes in
 ``"profile.email"``); the mapper moves them into one AES-GCM blob sealed with
 the subject's data key (:class:`~revmentor.kernel.crypto.SubjectKeys`). The
 subject is the event's aggregate (``originator_id``) unless the class names a
-fixed service subject in ``personal_subject``. The blob is bound to the event's
+fixed service subject in ``personal_subject``, or a clear field naming the
+participant whose words they are in ``personal_subject_field`` (two members'
+answers in one aggregate, each erasable alone). The blob is bound to the event's
 topic, aggregate and version, so it cannot be moved to another event.
 
 Once the subject's key is destroyed (erasure), those fields decode to
@@ -81,7 +83,8 @@ class EnvelopeMapper(Mapper[UUID]):
         paths = personal_fields(type(domain_event))
         if paths:
             aad = _aad(topic, originator_id, originator_version)
-            state[PERSONAL_KEY] = self._seal(type(domain_event), originator_id, paths, state, aad)
+            subject = _subject(type(domain_event), originator_id, state)
+            state[PERSONAL_KEY] = self._seal(subject, paths, state, aad)
         state[ENVELOPE_KEY] = context.current().as_metadata()
         stored = self.transcoder.encode(state)
         if self.compressor:
@@ -140,8 +143,8 @@ class EnvelopeMapper(Mapper[UUID]):
         subjects = set()
         for stored in stored_events:
             cls = resolve_topic(stored.topic)
-            if personal_fields(cls):
-                subjects.add(_subject(cls, stored.originator_id))
+            if personal_fields(cls) and not getattr(cls, "personal_subject_field", ""):
+                subjects.add(_subject(cls, stored.originator_id, {}))
         self.keys.prefetch(subjects)
 
     # -- personal data -------------------------------------------------------------
@@ -150,14 +153,7 @@ class EnvelopeMapper(Mapper[UUID]):
             raise CryptoError("this event has personal fields but no key store is configured")
         return self.keys
 
-    def _seal(
-        self,
-        cls: type,
-        originator_id: Any,
-        paths: tuple[str, ...],
-        state: dict[str, Any],
-        aad: bytes,
-    ) -> str:
+    def _seal(self, subject: str, paths: tuple[str, ...], state: dict[str, Any], aad: bytes) -> str:
         """Move the personal values out of ``state`` into one sealed blob (base64)."""
         secret = {}
         for path in paths:
@@ -165,13 +161,13 @@ class EnvelopeMapper(Mapper[UUID]):
             if value is not _MISSING:
                 secret[path] = value
         plaintext = self.transcoder.encode(secret)
-        sealed = self._subject_keys().encrypt(_subject(cls, originator_id), plaintext, aad)
+        sealed = self._subject_keys().encrypt(subject, plaintext, aad)
         return base64.b64encode(sealed).decode()
 
     def _open(self, cls: type, stored: StoredEvent, sealed: str, state: dict[str, Any]) -> None:
         """Put the personal values back, or :data:`ERASED` if the key is gone."""
         aad = _aad(stored.topic, stored.originator_id, stored.originator_version)
-        subject = _subject(cls, stored.originator_id)
+        subject = _subject(cls, stored.originator_id, state)
         try:
             plaintext = self._subject_keys().decrypt(subject, base64.b64decode(sealed), aad)
         except KeyDestroyed:
@@ -182,7 +178,12 @@ class EnvelopeMapper(Mapper[UUID]):
             _put(state, path, value)
 
 
-def _subject(cls: type, originator_id: Any) -> str:
+def _subject(cls: type, originator_id: Any, state: dict[str, Any]) -> str:
+    """Whose key seals the event's personal fields: a fixed service subject, the
+    participant named in one of its (clear) fields, or else its aggregate."""
+    field = getattr(cls, "personal_subject_field", "")
+    if field:
+        return str(state[field])
     return str(getattr(cls, "personal_subject", "") or originator_id)
 
 

@@ -167,7 +167,7 @@ def test_small_groups_are_suppressed_everywhere() -> None:
         {"enrolled": 40, "certified": 12, "matched": 4, "met": 0, "completed": 0}, 5
     )
     assert funnel["matched"] == {"value": None, "people": 4, "suppressed": True}
-    assert funnel["met"] == {"value": 0, "people": 0}
+    assert funnel["met"] == {"value": 0, "people": 0, "suppressed": False}
     assert funnel["enrolled"]["value"] == 40
     per_topic = outcomes.skill_changes(
         {p: {"generative-ai": 1, "social-media": 2} for p in "abcdef"},

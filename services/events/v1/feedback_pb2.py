@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from revmentor.options.v1 import options_pb2 as revmentor_dot_options_dot_v1_dot_options__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"revmentor/events/v1/feedback.proto\x12\x13revmentor.events.v1\x1a\"revmentor/options/v1/options.proto\"|\n\x11\x46\x65\x65\x64\x62\x61\x63kRequested\x12\x18\n\nsession_id\x18\x01 \x01(\tB\x04\x88\xb5\x18\x01\x12\x1b\n\rmentorship_id\x18\x02 \x01(\tB\x04\x88\xb5\x18\x01\x12\x1a\n\x0cprogramme_id\x18\x03 \x01(\tB\x04\x88\xb5\x18\x01\x12\x14\n\x06\x64ue_at\x18\x04 \x01(\tB\x04\x88\xb5\x18\x02\"\xdc\x01\n\x11\x46\x65\x65\x64\x62\x61\x63kSubmitted\x12\x18\n\nsession_id\x18\x01 \x01(\tB\x04\x88\xb5\x18\x01\x12\x1b\n\rmentorship_id\x18\x02 \x01(\tB\x04\x88\xb5\x18\x01\x12\x1a\n\x0cprogramme_id\x18\x03 \x01(\tB\x04\x88\xb5\x18\x01\x12\x1c\n\x0eparticipant_id\x18\x04 \x01(\tB\x04\x88\xb5\x18\x01\x12\x12\n\x04side\x18\x05 \x01(\tB\x04\x88\xb5\x18\x02\x12\x18\n\nusefulness\x18\x06 \x01(\x05\x42\x04\x88\xb5\x18\x02\x12\x14\n\x06topics\x18\x07 \x03(\tB\x04\x88\xb5\x18\x02\x12\x12\n\x04\x65\x64it\x18\x08 \x01(\x08\x42\x04\x88\xb5\x18\x02\"\x90\x01\n\x0fSurveyCompleted\x12\x17\n\tsurvey_id\x18\x01 \x01(\tB\x04\x88\xb5\x18\x01\x12\x1a\n\x0cprogramme_id\x18\x02 \x01(\tB\x04\x88\xb5\x18\x01\x12\x16\n\x08match_id\x18\x03 \x01(\tB\x04\x88\xb5\x18\x01\x12\x1c\n\x0eparticipant_id\x18\x04 \x01(\tB\x04\x88\xb5\x18\x01\x12\x12\n\x04kind\x18\x05 \x01(\tB\x04\x88\xb5\x18\x02\"\x95\x01\n\x11PairFlaggedAtRisk\x12\x1b\n\rmentorship_id\x18\x01 \x01(\tB\x04\x88\xb5\x18\x01\x12\x1a\n\x0cprogramme_id\x18\x02 \x01(\tB\x04\x88\xb5\x18\x01\x12\x17\n\tmentee_id\x18\x03 \x01(\tB\x04\x88\xb5\x18\x01\x12\x17\n\tmentor_id\x18\x04 \x01(\tB\x04\x88\xb5\x18\x01\x12\x15\n\x07reasons\x18\x05 \x03(\tB\x04\x88\xb5\x18\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"revmentor/events/v1/feedback.proto\x12\x13revmentor.events.v1\x1a\"revmentor/options/v1/options.proto\"\xae\x01\n\x11\x46\x65\x65\x64\x62\x61\x63kRequested\x12\x18\n\nsession_id\x18\x01 \x01(\tB\x04\x88\xb5\x18\x01\x12\x1b\n\rmentorship_id\x18\x02 \x01(\tB\x04\x88\xb5\x18\x01\x12\x1a\n\x0cprogramme_id\x18\x03 \x01(\tB\x04\x88\xb5\x18\x01\x12\x14\n\x06\x64ue_at\x18\x04 \x01(\tB\x04\x88\xb5\x18\x02\x12\x17\n\tmentee_id\x18\x05 \x01(\tB\x04\x88\xb5\x18\x01\x12\x17\n\tmentor_id\x18\x06 \x01(\tB\x04\x88\xb5\x18\x01\"\xb4\x02\n\x11\x46\x65\x65\x64\x62\x61\x63kSubmitted\x12\x18\n\nsession_id\x18\x01 \x01(\tB\x04\x88\xb5\x18\x01\x12\x1b\n\rmentorship_id\x18\x02 \x01(\tB\x04\x88\xb5\x18\x01\x12\x1a\n\x0cprogramme_id\x18\x03 \x01(\tB\x04\x88\xb5\x18\x01\x12\x1c\n\x0eparticipant_id\x18\x04 \x01(\tB\x04\x88\xb5\x18\x01\x12\x12\n\x04side\x18\x05 \x01(\tB\x04\x88\xb5\x18\x02\x12\x18\n\nusefulness\x18\x06 \x01(\x05\x42\x04\x88\xb5\x18\x02\x12\x14\n\x06topics\x18\x07 \x03(\tB\x04\x88\xb5\x18\x02\x12\x12\n\x04\x65\x64it\x18\x08 \x01(\x08\x42\x04\x88\xb5\x18\x02\x12\x1d\n\nconfidence\x18\t \x01(\x05\x42\x04\x88\xb5\x18\x02H\x00\x88\x01\x01\x12\x1b\n\x08pedagogy\x18\n \x01(\x05\x42\x04\x88\xb5\x18\x02H\x01\x88\x01\x01\x42\r\n\x0b_confidenceB\x0b\n\t_pedagogy\"\x90\x01\n\x0fSurveyCompleted\x12\x17\n\tsurvey_id\x18\x01 \x01(\tB\x04\x88\xb5\x18\x01\x12\x1a\n\x0cprogramme_id\x18\x02 \x01(\tB\x04\x88\xb5\x18\x01\x12\x16\n\x08match_id\x18\x03 \x01(\tB\x04\x88\xb5\x18\x01\x12\x1c\n\x0eparticipant_id\x18\x04 \x01(\tB\x04\x88\xb5\x18\x01\x12\x12\n\x04kind\x18\x05 \x01(\tB\x04\x88\xb5\x18\x02\"\x90\x01\n\x0fSurveyRequested\x12\x17\n\tsurvey_id\x18\x01 \x01(\tB\x04\x88\xb5\x18\x01\x12\x1a\n\x0cprogramme_id\x18\x02 \x01(\tB\x04\x88\xb5\x18\x01\x12\x16\n\x08match_id\x18\x03 \x01(\tB\x04\x88\xb5\x18\x01\x12\x1c\n\x0eparticipant_id\x18\x04 \x01(\tB\x04\x88\xb5\x18\x01\x12\x12\n\x04kind\x18\x05 \x01(\tB\x04\x88\xb5\x18\x02\"\x95\x01\n\x11PairFlaggedAtRisk\x12\x1b\n\rmentorship_id\x18\x01 \x01(\tB\x04\x88\xb5\x18\x01\x12\x1a\n\x0cprogramme_id\x18\x02 \x01(\tB\x04\x88\xb5\x18\x01\x12\x17\n\tmentee_id\x18\x03 \x01(\tB\x04\x88\xb5\x18\x01\x12\x17\n\tmentor_id\x18\x04 \x01(\tB\x04\x88\xb5\x18\x01\x12\x15\n\x07reasons\x18\x05 \x03(\tB\x04\x88\xb5\x18\x02\"J\n\x0fPairRiskCleared\x12\x1b\n\rmentorship_id\x18\x01 \x01(\tB\x04\x88\xb5\x18\x01\x12\x1a\n\x0cprogramme_id\x18\x02 \x01(\tB\x04\x88\xb5\x18\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -40,6 +40,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_FEEDBACKREQUESTED'].fields_by_name['programme_id']._serialized_options = b'\210\265\030\001'
   _globals['_FEEDBACKREQUESTED'].fields_by_name['due_at']._loaded_options = None
   _globals['_FEEDBACKREQUESTED'].fields_by_name['due_at']._serialized_options = b'\210\265\030\002'
+  _globals['_FEEDBACKREQUESTED'].fields_by_name['mentee_id']._loaded_options = None
+  _globals['_FEEDBACKREQUESTED'].fields_by_name['mentee_id']._serialized_options = b'\210\265\030\001'
+  _globals['_FEEDBACKREQUESTED'].fields_by_name['mentor_id']._loaded_options = None
+  _globals['_FEEDBACKREQUESTED'].fields_by_name['mentor_id']._serialized_options = b'\210\265\030\001'
   _globals['_FEEDBACKSUBMITTED'].fields_by_name['session_id']._loaded_options = None
   _globals['_FEEDBACKSUBMITTED'].fields_by_name['session_id']._serialized_options = b'\210\265\030\001'
   _globals['_FEEDBACKSUBMITTED'].fields_by_name['mentorship_id']._loaded_options = None
@@ -56,6 +60,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_FEEDBACKSUBMITTED'].fields_by_name['topics']._serialized_options = b'\210\265\030\002'
   _globals['_FEEDBACKSUBMITTED'].fields_by_name['edit']._loaded_options = None
   _globals['_FEEDBACKSUBMITTED'].fields_by_name['edit']._serialized_options = b'\210\265\030\002'
+  _globals['_FEEDBACKSUBMITTED'].fields_by_name['confidence']._loaded_options = None
+  _globals['_FEEDBACKSUBMITTED'].fields_by_name['confidence']._serialized_options = b'\210\265\030\002'
+  _globals['_FEEDBACKSUBMITTED'].fields_by_name['pedagogy']._loaded_options = None
+  _globals['_FEEDBACKSUBMITTED'].fields_by_name['pedagogy']._serialized_options = b'\210\265\030\002'
   _globals['_SURVEYCOMPLETED'].fields_by_name['survey_id']._loaded_options = None
   _globals['_SURVEYCOMPLETED'].fields_by_name['survey_id']._serialized_options = b'\210\265\030\001'
   _globals['_SURVEYCOMPLETED'].fields_by_name['programme_id']._loaded_options = None
@@ -66,6 +74,16 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SURVEYCOMPLETED'].fields_by_name['participant_id']._serialized_options = b'\210\265\030\001'
   _globals['_SURVEYCOMPLETED'].fields_by_name['kind']._loaded_options = None
   _globals['_SURVEYCOMPLETED'].fields_by_name['kind']._serialized_options = b'\210\265\030\002'
+  _globals['_SURVEYREQUESTED'].fields_by_name['survey_id']._loaded_options = None
+  _globals['_SURVEYREQUESTED'].fields_by_name['survey_id']._serialized_options = b'\210\265\030\001'
+  _globals['_SURVEYREQUESTED'].fields_by_name['programme_id']._loaded_options = None
+  _globals['_SURVEYREQUESTED'].fields_by_name['programme_id']._serialized_options = b'\210\265\030\001'
+  _globals['_SURVEYREQUESTED'].fields_by_name['match_id']._loaded_options = None
+  _globals['_SURVEYREQUESTED'].fields_by_name['match_id']._serialized_options = b'\210\265\030\001'
+  _globals['_SURVEYREQUESTED'].fields_by_name['participant_id']._loaded_options = None
+  _globals['_SURVEYREQUESTED'].fields_by_name['participant_id']._serialized_options = b'\210\265\030\001'
+  _globals['_SURVEYREQUESTED'].fields_by_name['kind']._loaded_options = None
+  _globals['_SURVEYREQUESTED'].fields_by_name['kind']._serialized_options = b'\210\265\030\002'
   _globals['_PAIRFLAGGEDATRISK'].fields_by_name['mentorship_id']._loaded_options = None
   _globals['_PAIRFLAGGEDATRISK'].fields_by_name['mentorship_id']._serialized_options = b'\210\265\030\001'
   _globals['_PAIRFLAGGEDATRISK'].fields_by_name['programme_id']._loaded_options = None
@@ -76,12 +94,20 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PAIRFLAGGEDATRISK'].fields_by_name['mentor_id']._serialized_options = b'\210\265\030\001'
   _globals['_PAIRFLAGGEDATRISK'].fields_by_name['reasons']._loaded_options = None
   _globals['_PAIRFLAGGEDATRISK'].fields_by_name['reasons']._serialized_options = b'\210\265\030\002'
-  _globals['_FEEDBACKREQUESTED']._serialized_start=95
-  _globals['_FEEDBACKREQUESTED']._serialized_end=219
-  _globals['_FEEDBACKSUBMITTED']._serialized_start=222
-  _globals['_FEEDBACKSUBMITTED']._serialized_end=442
-  _globals['_SURVEYCOMPLETED']._serialized_start=445
-  _globals['_SURVEYCOMPLETED']._serialized_end=589
-  _globals['_PAIRFLAGGEDATRISK']._serialized_start=592
-  _globals['_PAIRFLAGGEDATRISK']._serialized_end=741
+  _globals['_PAIRRISKCLEARED'].fields_by_name['mentorship_id']._loaded_options = None
+  _globals['_PAIRRISKCLEARED'].fields_by_name['mentorship_id']._serialized_options = b'\210\265\030\001'
+  _globals['_PAIRRISKCLEARED'].fields_by_name['programme_id']._loaded_options = None
+  _globals['_PAIRRISKCLEARED'].fields_by_name['programme_id']._serialized_options = b'\210\265\030\001'
+  _globals['_FEEDBACKREQUESTED']._serialized_start=96
+  _globals['_FEEDBACKREQUESTED']._serialized_end=270
+  _globals['_FEEDBACKSUBMITTED']._serialized_start=273
+  _globals['_FEEDBACKSUBMITTED']._serialized_end=581
+  _globals['_SURVEYCOMPLETED']._serialized_start=584
+  _globals['_SURVEYCOMPLETED']._serialized_end=728
+  _globals['_SURVEYREQUESTED']._serialized_start=731
+  _globals['_SURVEYREQUESTED']._serialized_end=875
+  _globals['_PAIRFLAGGEDATRISK']._serialized_start=878
+  _globals['_PAIRFLAGGEDATRISK']._serialized_end=1027
+  _globals['_PAIRRISKCLEARED']._serialized_start=1029
+  _globals['_PAIRRISKCLEARED']._serialized_end=1103
 # @@protoc_insertion_point(module_scope)

@@ -8,19 +8,23 @@ from typing import ClassVar as _ClassVar, Optional as _Optional
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class FeedbackRequested(_message.Message):
-    __slots__ = ("session_id", "mentorship_id", "programme_id", "due_at")
+    __slots__ = ("session_id", "mentorship_id", "programme_id", "due_at", "mentee_id", "mentor_id")
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     MENTORSHIP_ID_FIELD_NUMBER: _ClassVar[int]
     PROGRAMME_ID_FIELD_NUMBER: _ClassVar[int]
     DUE_AT_FIELD_NUMBER: _ClassVar[int]
+    MENTEE_ID_FIELD_NUMBER: _ClassVar[int]
+    MENTOR_ID_FIELD_NUMBER: _ClassVar[int]
     session_id: str
     mentorship_id: str
     programme_id: str
     due_at: str
-    def __init__(self, session_id: _Optional[str] = ..., mentorship_id: _Optional[str] = ..., programme_id: _Optional[str] = ..., due_at: _Optional[str] = ...) -> None: ...
+    mentee_id: str
+    mentor_id: str
+    def __init__(self, session_id: _Optional[str] = ..., mentorship_id: _Optional[str] = ..., programme_id: _Optional[str] = ..., due_at: _Optional[str] = ..., mentee_id: _Optional[str] = ..., mentor_id: _Optional[str] = ...) -> None: ...
 
 class FeedbackSubmitted(_message.Message):
-    __slots__ = ("session_id", "mentorship_id", "programme_id", "participant_id", "side", "usefulness", "topics", "edit")
+    __slots__ = ("session_id", "mentorship_id", "programme_id", "participant_id", "side", "usefulness", "topics", "edit", "confidence", "pedagogy")
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     MENTORSHIP_ID_FIELD_NUMBER: _ClassVar[int]
     PROGRAMME_ID_FIELD_NUMBER: _ClassVar[int]
@@ -29,6 +33,8 @@ class FeedbackSubmitted(_message.Message):
     USEFULNESS_FIELD_NUMBER: _ClassVar[int]
     TOPICS_FIELD_NUMBER: _ClassVar[int]
     EDIT_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    PEDAGOGY_FIELD_NUMBER: _ClassVar[int]
     session_id: str
     mentorship_id: str
     programme_id: str
@@ -37,9 +43,25 @@ class FeedbackSubmitted(_message.Message):
     usefulness: int
     topics: _containers.RepeatedScalarFieldContainer[str]
     edit: bool
-    def __init__(self, session_id: _Optional[str] = ..., mentorship_id: _Optional[str] = ..., programme_id: _Optional[str] = ..., participant_id: _Optional[str] = ..., side: _Optional[str] = ..., usefulness: _Optional[int] = ..., topics: _Optional[_Iterable[str]] = ..., edit: _Optional[bool] = ...) -> None: ...
+    confidence: int
+    pedagogy: int
+    def __init__(self, session_id: _Optional[str] = ..., mentorship_id: _Optional[str] = ..., programme_id: _Optional[str] = ..., participant_id: _Optional[str] = ..., side: _Optional[str] = ..., usefulness: _Optional[int] = ..., topics: _Optional[_Iterable[str]] = ..., edit: _Optional[bool] = ..., confidence: _Optional[int] = ..., pedagogy: _Optional[int] = ...) -> None: ...
 
 class SurveyCompleted(_message.Message):
+    __slots__ = ("survey_id", "programme_id", "match_id", "participant_id", "kind")
+    SURVEY_ID_FIELD_NUMBER: _ClassVar[int]
+    PROGRAMME_ID_FIELD_NUMBER: _ClassVar[int]
+    MATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    PARTICIPANT_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    survey_id: str
+    programme_id: str
+    match_id: str
+    participant_id: str
+    kind: str
+    def __init__(self, survey_id: _Optional[str] = ..., programme_id: _Optional[str] = ..., match_id: _Optional[str] = ..., participant_id: _Optional[str] = ..., kind: _Optional[str] = ...) -> None: ...
+
+class SurveyRequested(_message.Message):
     __slots__ = ("survey_id", "programme_id", "match_id", "participant_id", "kind")
     SURVEY_ID_FIELD_NUMBER: _ClassVar[int]
     PROGRAMME_ID_FIELD_NUMBER: _ClassVar[int]
@@ -66,3 +88,11 @@ class PairFlaggedAtRisk(_message.Message):
     mentor_id: str
     reasons: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, mentorship_id: _Optional[str] = ..., programme_id: _Optional[str] = ..., mentee_id: _Optional[str] = ..., mentor_id: _Optional[str] = ..., reasons: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class PairRiskCleared(_message.Message):
+    __slots__ = ("mentorship_id", "programme_id")
+    MENTORSHIP_ID_FIELD_NUMBER: _ClassVar[int]
+    PROGRAMME_ID_FIELD_NUMBER: _ClassVar[int]
+    mentorship_id: str
+    programme_id: str
+    def __init__(self, mentorship_id: _Optional[str] = ..., programme_id: _Optional[str] = ...) -> None: ...

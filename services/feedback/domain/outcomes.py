@@ -16,6 +16,11 @@ from typing import Any
 
 DEFAULT_MIN_GROUP = 5
 FUNNEL = ("enrolled", "certified", "matched", "met", "completed")
+#: The stages each role goes through (mentees are not certified).
+ROLE_FUNNEL = {
+    "mentee": ("enrolled", "matched", "met", "completed"),
+    "mentor": FUNNEL,
+}
 
 
 @dataclass(frozen=True)
@@ -27,10 +32,7 @@ class Figure:
     suppressed: bool = False
 
     def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"value": self.value, "people": self.people}
-        if self.suppressed:
-            out["suppressed"] = True
-        return out
+        return {"value": self.value, "people": self.people, "suppressed": self.suppressed}
 
 
 def figure(values: Sequence[float], people: int, min_group: int, digits: int = 2) -> Figure:
@@ -74,15 +76,15 @@ def change(baseline: Mapping[str, float], end: Mapping[str, float], min_group: i
     return Change(mean, dict(counts) if not mean.suppressed else {})
 
 
-def funnel(counts: Mapping[str, int], min_group: int) -> dict[str, dict[str, Any]]:
+def funnel(
+    counts: Mapping[str, int], min_group: int, stages: Sequence[str] = FUNNEL
+) -> dict[str, dict[str, Any]]:
     """Stage -> count; a stage below ``min_group`` (but not zero) is suppressed."""
     out = {}
-    for stage in FUNNEL:
+    for stage in stages:
         n = int(counts.get(stage, 0))
         hidden = 0 < n < min_group
-        out[stage] = {"value": None if hidden else n, "people": n} | (
-            {"suppressed": True} if hidden else {}
-        )
+        out[stage] = {"value": None if hidden else n, "people": n, "suppressed": hidden}
     return out
 
 
@@ -99,3 +101,68 @@ def skill_changes(
         after = {p: s[topic] for p, s in end.items() if topic in s}
         out[topic] = change(before, after, min_group)
     return out
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Everything the report is computed from, per person (opaque ids).
+
+    ``funnel``: role -> stage -> people; ``usefulness``: rater -> their session
+    ratings; ``recommend``: respondent -> would-recommend in their end survey;
+    ``baseline``/``end``: respondent -> survey answers (``SurveyAnswers.as_dict``);
+    ``days_to_first_session``: participant -> days from enrolment to their
+    first held session.
+    """
+
+    topics: Sequence[str] = ()
+    funnel: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    sessions_held: int = 0
+    usefulness: Mapping[str, Sequence[int]] = field(default_factory=dict)
+    recommend: Mapping[str, int] = field(default_factory=dict)
+    baseline: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    end: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    days_to_first_session: Mapping[str, float] = field(default_factory=dict)
+
+
+def _answers(surveys: Mapping[str, Mapping[str, Any]], key: str) -> dict[str, float]:
+    return {p: float(a[key]) for p, a in surveys.items() if a.get(key) is not None}
+
+
+def _skills(surveys: Mapping[str, Mapping[str, Any]]) -> dict[str, Mapping[str, int]]:
+    return {p: a["skills"] for p, a in surveys.items() if a.get("skills")}
+
+
+def report(facts: Facts, min_group: int) -> dict[str, Any]:
+    """The outcomes report: the figures of :class:`Facts`, small groups suppressed."""
+    ratings = [u for values in facts.usefulness.values() for u in values]
+    b, e = facts.baseline, facts.end
+    return {
+        "min_group_size": min_group,
+        "funnel": [
+            {"role": role, "stage": stage, **figures}
+            for role, stages in ROLE_FUNNEL.items()
+            for stage, figures in funnel(facts.funnel.get(role, {}), min_group, stages).items()
+        ],
+        "sessions_held": facts.sessions_held,
+        "average_usefulness": figure(ratings, len(facts.usefulness), min_group).as_dict(),
+        "nps": nps(list(facts.recommend.values()), min_group).as_dict(),
+        "mentee_skill_change": {
+            topic: c.as_dict()
+            for topic, c in skill_changes(_skills(b), _skills(e), facts.topics, min_group).items()
+        },
+        "mentor_pedagogy_change": change(
+            _answers(b, "pedagogy"), _answers(e, "pedagogy"), min_group
+        ).as_dict(),
+        "mentor_confidence_change": change(
+            _answers(b, "coaching_confidence"), _answers(e, "coaching_confidence"), min_group
+        ).as_dict(),
+        "understanding_change": change(
+            _answers(b, "understanding"), _answers(e, "understanding"), min_group
+        ).as_dict(),
+        "days_enrolment_to_first_session": figure(
+            list(facts.days_to_first_session.values()),
+            len(facts.days_to_first_session),
+            min_group,
+            digits=1,
+        ).as_dict(),
+    }

@@ -30,7 +30,7 @@ class SessionRecord:
 
 
 def reasons(sessions: Sequence[SessionRecord], stalled: bool) -> list[tuple[str, str]]:
-    """(code, sentence) for every rule the pair currently breaks."""
+    """(code, sentence) for every rule the pair currently breaks, each code once."""
     found = []
     rated = [s for s in sessions if s.usefulness][-RECENT:]
     if rated:
@@ -45,8 +45,15 @@ def reasons(sessions: Sequence[SessionRecord], stalled: bool) -> list[tuple[str,
             )
     if stalled:
         found.append((STALLED, "no session held for the programme's stall period"))
-    closed = [s for s in sessions if s.closed]
-    for side in ("mentee", "mentor"):
-        if len(closed) >= 2 and all(side in s.missing for s in closed[-2:]):
-            found.append((FEEDBACK_MISSING, f"the {side} gave no feedback twice in a row"))
+    closed = [s for s in sessions if s.closed][-2:]
+    silent = [
+        side
+        for side in ("mentee", "mentor")
+        if len(closed) == 2 and all(side in s.missing for s in closed)
+    ]
+    if silent:
+        who = " and the ".join(silent)
+        found.append(
+            (FEEDBACK_MISSING, f"the {who} gave no feedback on the last two sessions in a row")
+        )
     return found

@@ -99,7 +99,12 @@ class SessionFeedback(Aggregate):
 
     # -- commands ----------------------------------------------------------------------
     class Submitted(Aggregate.Event):
+        #: sealed with the answering member's own key: erasing one member
+        #: shreds their words only, never the other member's
         personal_fields = ("practices", "note")
+        personal_subject_field = "participant_id"
+        programme_id: UUID
+        mentorship_id: str
         participant_id: str
         side: str
         usefulness: int
@@ -125,6 +130,8 @@ class SessionFeedback(Aggregate):
         fields["topics"] = list(answers.topics)
         fields["practices"] = list(answers.practices)
         self._submit(
+            programme_id=self.programme_id,
+            mentorship_id=self.mentorship_id,
             participant_id=participant_id,
             side=side,
             at=now,
@@ -135,6 +142,8 @@ class SessionFeedback(Aggregate):
     @event(Submitted)
     def _submit(
         self,
+        programme_id: UUID,
+        mentorship_id: str,
         participant_id: str,
         side: str,
         usefulness: int,
@@ -157,6 +166,8 @@ class SessionFeedback(Aggregate):
         }
 
     class Closed(Aggregate.Event):
+        programme_id: UUID
+        mentorship_id: str
         missing: list[str]
         at: str
 
@@ -165,11 +176,16 @@ class SessionFeedback(Aggregate):
         if self.closed or now < self.due_at:
             return False
         missing = [side for side in (MENTEE, MENTOR) if side not in self.answers]
-        self._close(missing=missing, at=now)
+        self._close(
+            programme_id=self.programme_id,
+            mentorship_id=self.mentorship_id,
+            missing=missing,
+            at=now,
+        )
         return True
 
     @event(Closed)
-    def _close(self, missing: list[str], at: str) -> None:
+    def _close(self, programme_id: UUID, mentorship_id: str, missing: list[str], at: str) -> None:
         self.closed = True
         self.missing = missing
 

@@ -8,6 +8,7 @@ compares end with baseline, and a changing baseline would move the goalposts.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -61,18 +62,41 @@ class Survey(Aggregate):
         self.completed_at = ""
 
     class Completed(Aggregate.Event):
+        programme_id: UUID
+        match_id: str
+        participant_id: str
+        kind: str
         answers: dict[str, Any]
         at: str
 
-    def complete(self, answers: SurveyAnswers, now: str) -> None:
+    def complete(
+        self, answers: SurveyAnswers, now: str, catalogue: Sequence[str] | None = None
+    ) -> None:
+        """Answer once. ``catalogue``: the programme's topics now, when they became
+        known after the survey was requested (else those recorded with it)."""
         if self.completed_at:
             raise IllegalTransition(
                 f"this {self.kind} survey was completed at {self.completed_at}; it is answered once"
             )
-        answers.check(self.side, self.topics)
-        self._complete(answers=answers.as_dict(), at=now)
+        answers.check(self.side, list(catalogue) if catalogue else self.topics)
+        self._complete(
+            programme_id=self.programme_id,
+            match_id=self.match_id,
+            participant_id=self.participant_id,
+            kind=self.kind,
+            answers=answers.as_dict(),
+            at=now,
+        )
 
     @event(Completed)
-    def _complete(self, answers: dict[str, Any], at: str) -> None:
+    def _complete(
+        self,
+        programme_id: UUID,
+        match_id: str,
+        participant_id: str,
+        kind: str,
+        answers: dict[str, Any],
+        at: str,
+    ) -> None:
         self.answers = answers
         self.completed_at = at

@@ -259,12 +259,14 @@ class Change(_message.Message):
     def __init__(self, mean: _Optional[_Union[Figure, _Mapping]] = ..., distribution: _Optional[_Mapping[int, int]] = ...) -> None: ...
 
 class FunnelStage(_message.Message):
-    __slots__ = ("stage", "count")
+    __slots__ = ("stage", "count", "role")
     STAGE_FIELD_NUMBER: _ClassVar[int]
     COUNT_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
     stage: str
     count: Figure
-    def __init__(self, stage: _Optional[str] = ..., count: _Optional[_Union[Figure, _Mapping]] = ...) -> None: ...
+    role: str
+    def __init__(self, stage: _Optional[str] = ..., count: _Optional[_Union[Figure, _Mapping]] = ..., role: _Optional[str] = ...) -> None: ...
 
 class OutcomesReport(_message.Message):
     __slots__ = ("programme_id", "generated_at", "min_group_size", "funnel", "sessions_held", "average_usefulness", "nps", "mentee_skill_change", "mentor_pedagogy_change", "mentor_confidence_change", "understanding_change", "days_enrolment_to_first_session")

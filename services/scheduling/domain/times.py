@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, available_timezones
 
 from revmentor.kernel.errors import FieldViolation, ValidationFailed
+from revmentor.kernel.timestamps import stamp as stamp  # re-exported: one format everywhere
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 
@@ -83,11 +84,6 @@ def to_utc(local: datetime, tz: ZoneInfo, field: str = "local_start") -> datetim
 
 def local_text(instant: datetime, tz: ZoneInfo) -> str:
     return instant.astimezone(tz).strftime(LOCAL_FORMAT)
-
-
-def stamp(instant: datetime) -> str:
-    """RFC 3339 UTC with a Z, to the second."""
-    return instant.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def parse_stamp(text: str, field: str) -> datetime:
