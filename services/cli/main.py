@@ -7,6 +7,8 @@
     revmentor enrol programmes [--target HOST:PORT] [--token JWT]
     revmentor participant export|erase PARTICIPANT_ID ...
     revmentor calendar PARTICIPANT_ID [--output FILE.ics] [--target HOST:PORT] [--token JWT]
+    revmentor report PROGRAMME_ID [--format text|json|csv|svg|png] [--chart funnel|skills]
+                     [--output FILE] [--target HOST:PORT] [--token JWT]
 
 Calls to a service carry a bearer token: ``--token``, else ``REVMENTOR_TOKEN``,
 else a short-lived admin token the tool mints from the development key that
@@ -108,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_token_parser(commands)
     add_participant_parser(commands)
     add_calendar_parser(commands)
+    add_report_parser(commands)
     enrol = commands.add_parser("enrol", help="enrolment: programmes and participants")
     enrol_commands = enrol.add_subparsers(dest="enrol_command", metavar="COMMAND", required=True)
     target_help = (
@@ -189,6 +192,42 @@ def add_calendar_parser(commands: Any) -> None:
     calendar.add_argument("--token", metavar="JWT", help=TOKEN_HELP)
 
 
+def add_report_parser(commands: Any) -> None:
+    report = commands.add_parser(
+        "report",
+        help="a programme's outcomes report: text, JSON, CSV or an SVG/PNG chart",
+        description=(
+            "Fetch a programme's outcomes report from the feedback service: the funnel "
+            "of mentees and mentors, sessions, usefulness, NPS and the change in skills, "
+            "pedagogy and understanding. Aggregates only: any figure about fewer people "
+            "than the programme's minimum group is shown as suppressed, never as a number."
+        ),
+    )
+    report.add_argument("programme_id", metavar="PROGRAMME_ID")
+    report.add_argument(
+        "--format",
+        choices=("text", "json", "csv", "svg", "png"),
+        help="text (default), json, csv, or a chart: svg or png (needs --output); "
+        "without it, the suffix of --output decides",
+    )
+    report.add_argument(
+        "--chart",
+        choices=("funnel", "skills"),
+        help="which chart for svg/png: the participation funnel (default) or the "
+        "mentees' skill change by topic",
+    )
+    report.add_argument(
+        "--output", type=Path, metavar="FILE", help="write to FILE (mode 0644), not stdout"
+    )
+    report.add_argument(
+        "--target",
+        metavar="HOST:PORT",
+        help="feedback service address (default: from var/run/endpoints.json, "
+        "else 127.0.0.1:50055)",
+    )
+    report.add_argument("--token", metavar="JWT", help=TOKEN_HELP)
+
+
 def add_token_parser(commands: Any) -> None:
     token = commands.add_parser(
         "token",
@@ -250,6 +289,12 @@ def dispatch(args: argparse.Namespace) -> int:
         from revmentor.cli import calendar
 
         return calendar.run(args.participant_id, args.token, args.output, args.target)
+    if args.command == "report":
+        from revmentor.cli import report
+
+        return report.run(
+            args.programme_id, args.token, args.output, args.target, args.format, args.chart
+        )
     if args.command == "participant":
         from revmentor.cli import privacy
 

@@ -16,7 +16,9 @@
 5. An empty platform gets the demo programme (not with ``--no-seed`` or
    ``REVMENTOR_SEED=0``): enrolled, five mentors certified, one matching round
    run and its first proposals accepted by both sides, and each confirmed pair
-   with a session held last week and one booked for next week.
+   with a session held last week and one booked for next week; both members
+   of each pair then give their feedback on it and answer their baseline
+   survey, and the programme's outcomes report is printed.
 6. The endpoints are printed and written to ``var/run/endpoints.json``.
 
 Ctrl-C or SIGTERM stops the services (SIGTERM, up to 15 s, then SIGKILL), then
@@ -43,11 +45,12 @@ from typing import IO, Any
 
 import grpc
 
-from revmentor.cli import demo, devkeys
+from revmentor.cli import demo, demo_feedback, devkeys
 from revmentor.cli.common import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, CliError, emit
 from revmentor.cli.endpoints import endpoints_file, wait_healthy, write_endpoints
 from revmentor.enrolment.v1 import enrolment_pb2 as pb
 from revmentor.enrolment.v1 import enrolment_pb2_grpc as pb_grpc
+from revmentor.feedback.v1.feedback_pb2_grpc import FeedbackServiceStub
 from revmentor.kernel.crypto import ensure_dev_kek
 from revmentor.kernel.natsauth import SecureNatsConfig, write_secure_config
 from revmentor.kernel.natsserver import LocalNatsServer, free_port
@@ -383,11 +386,34 @@ class Platform:
                             summary += demo.schedule(
                                 stub, SchedulingServiceStub(scheduling_channel), token
                             )
+                            summary += self._seed_feedback(stub, scheduling_channel, token)
                 say(summary)
         except grpc.RpcError as error:
             say(
                 f"warning: could not seed the demo programme ({error.code().name}: "  # type: ignore[attr-defined]
                 f"{error.details()}); the platform runs without it"  # type: ignore[attr-defined]
+            )
+
+    def _seed_feedback(self, enrolment: Any, scheduling_channel: Any, token: str) -> str:
+        """The pairs' feedback and baseline surveys, each member acting as themself."""
+        feedback = next((c for c in self.children if c.name == "feedback"), None)
+        if feedback is None:
+            return ""
+        key = devkeys.load(self.var)
+
+        def mint(employee_id: str, role: str) -> str:
+            return key.mint(
+                f"demo:{employee_id}", [role], devkeys.TOOL_TOKEN_SECONDS, employee_id=employee_id
+            )
+
+        with secure_channel(feedback.address) as channel:
+            return demo_feedback.feedback(
+                enrolment,
+                SchedulingServiceStub(scheduling_channel),
+                FeedbackServiceStub(channel),
+                token,
+                mint,
+                demo.NAME,
             )
 
     def _publish_endpoints(self, elapsed: float) -> None:

@@ -160,13 +160,13 @@ def test_nps_means_and_changes_with_known_answers() -> None:
 
 
 def test_small_groups_are_suppressed_everywhere() -> None:
-    assert outcomes.nps([10, 10, 9, 9], 5) == outcomes.Figure(None, 4, suppressed=True)
+    assert outcomes.nps([10, 10, 9, 9], 5) == outcomes.Figure(None, 0, suppressed=True)
     small = outcomes.change({"a": 1, "b": 2}, {"a": 3, "b": 5}, 5)
     assert small.mean.value is None and small.as_dict()["distribution"] is None
     funnel = outcomes.funnel(
         {"enrolled": 40, "certified": 12, "matched": 4, "met": 0, "completed": 0}, 5
     )
-    assert funnel["matched"] == {"value": None, "people": 4, "suppressed": True}
+    assert funnel["matched"] == {"value": None, "people": 0, "suppressed": True}
     assert funnel["met"] == {"value": 0, "people": 0, "suppressed": False}
     assert funnel["enrolled"]["value"] == 40
     per_topic = outcomes.skill_changes(

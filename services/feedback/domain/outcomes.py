@@ -25,7 +25,8 @@ ROLE_FUNNEL = {
 
 @dataclass(frozen=True)
 class Figure:
-    """A number and how many people it stands for; ``value`` None when suppressed."""
+    """A number and how many people it stands for. Suppressed: neither is shown
+    (for a count, how many people *is* the figure), only that there were some."""
 
     value: float | None
     people: int
@@ -38,14 +39,14 @@ class Figure:
 def figure(values: Sequence[float], people: int, min_group: int, digits: int = 2) -> Figure:
     """The mean of ``values`` standing for ``people`` people, unless too few."""
     if people < min_group or not values:
-        return Figure(None, people, suppressed=people > 0)
+        return Figure(None, 0, suppressed=people > 0)
     return Figure(round(fmean(values), digits), people)
 
 
 def nps(scores: Sequence[int], min_group: int) -> Figure:
     """Net promoter score: % of 9-10 minus % of 0-6, over ``scores`` (one per person)."""
     if len(scores) < min_group:
-        return Figure(None, len(scores), suppressed=bool(scores))
+        return Figure(None, 0, suppressed=bool(scores))
     promoters = sum(1 for s in scores if s >= 9)
     detractors = sum(1 for s in scores if s <= 6)
     return Figure(round(100.0 * (promoters - detractors) / len(scores), 1), len(scores))
@@ -84,7 +85,11 @@ def funnel(
     for stage in stages:
         n = int(counts.get(stage, 0))
         hidden = 0 < n < min_group
-        out[stage] = {"value": None if hidden else n, "people": n, "suppressed": hidden}
+        out[stage] = {
+            "value": None if hidden else n,
+            "people": 0 if hidden else n,
+            "suppressed": hidden,
+        }
     return out
 
 

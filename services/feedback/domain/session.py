@@ -7,8 +7,8 @@ have answered or the window has closed, confidential notes for their author only
 One aggregate per session (id derived from the session id), so a redelivered
 "session held" never asks twice, and one submission per member: a second
 submission before the due time is an edit of the first, after it a refusal.
-Free text (practices to adopt, the confidential note) is sealed with this
-aggregate's key.
+Free text (practices to adopt, the confidential note) is sealed with the
+answering member's own key, so erasing one member shreds their words only.
 """
 
 from __future__ import annotations
