@@ -46,7 +46,7 @@ CONSUMES: dict[str, tuple[str, ...]] = {
     "training": ("enrolment",),
     "matching": ("enrolment", "training"),
     "scheduling": ("enrolment", "matching"),
-    "feedback": ("enrolment", "matching", "scheduling"),
+    "feedback": ("enrolment", "training", "matching", "scheduling"),
 }
 
 ADMIN = "admin"

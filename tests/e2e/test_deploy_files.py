@@ -5,14 +5,14 @@
 - docker-compose.yml: Docker Compose v2 resolves it (``config``), and every
   revmentor service gets the environment it needs and waits for healthy
   dependencies; a service token (matching's, scheduling's) is a mounted secret,
-  never inline.
+  never inline, and feedback (which asks with its callers' tokens) has none.
 - deploy/nats/*.conf: load in the pinned nats-server; the single-node config,
   started for real, reports JetStream on and ``sync_interval: always``.
 - helm/revmentor: lints and renders with default values and with every service
   enabled; each Deployment has gRPC probes, a non-root read-only security context
   and resources; matching and scheduling get their service tokens from a Secret
-  through a projected volume; every manifest passes Kubernetes schema validation
-  (strict).
+  through a projected volume, feedback gets none; every manifest passes Kubernetes
+  schema validation (strict).
 
 No Docker engine or cluster is needed.
 """
@@ -104,7 +104,7 @@ KNOWN_ENV = {
     "NATS_TLS_CA",
     "NATS_TLS_CERT",
     "NATS_TLS_KEY",
-    # service to service (training, matching and scheduling ask enrolment), a
+    # service to service (training, matching, scheduling and feedback ask enrolment), a
     # service's own token for those calls (kernel/credentials.py), the services'
     # periodic jobs
     *(f"REVMENTOR_{service.upper()}_ADDR" for service in DEFAULT_PORTS),
@@ -114,6 +114,7 @@ KNOWN_ENV = {
     "MATCHING_EXPIRY_CHECK_SECONDS",
     "SCHEDULING_REMINDER_CHECK_SECONDS",
     "SCHEDULING_STALL_CHECK_SECONDS",
+    "FEEDBACK_CLOSE_CHECK_SECONDS",
 }
 #: Every variable naming a file that holds a service's bearer token.
 TOKEN_ENV = {*(token_variable(service) for service in DEFAULT_PORTS), FALLBACK_VARIABLE}
@@ -449,6 +450,22 @@ def test_compose_runs_scheduling_with_enrolment_address_its_token_and_its_jobs()
         assert definition["environment"]["REVMENTOR_SCHEDULING_ADDR"] == "scheduling:50054", service
 
 
+def test_compose_runs_feedback_with_enrolment_address_and_its_job() -> None:
+    compose = compose_yaml()
+    runs = {service: definition for service, definition in revmentor_services(compose).values()}
+    feedback = runs["feedback"]
+    env = {key: str(value) for key, value in feedback["environment"].items()}
+    assert env["GRPC_PORT"] == str(DEFAULT_PORTS["feedback"])
+    assert env["REVMENTOR_ENROLMENT_ADDR"] == f"enrolment:{DEFAULT_PORTS['enrolment']}"
+    assert env["FEEDBACK_CLOSE_CHECK_SECONDS"] == "${FEEDBACK_CLOSE_CHECK_SECONDS:-300}"
+    # It asks enrolment with its callers' tokens: no token of its own, no secret.
+    assert not set(env) & TOKEN_ENV, sorted(set(env) & TOKEN_ENV)
+    assert not feedback.get("secrets")
+    assert not any("feedback" in name for name in compose.get("secrets") or {})
+    for service, definition in runs.items():  # every service can reach feedback
+        assert definition["environment"]["REVMENTOR_FEEDBACK_ADDR"] == "feedback:50055", service
+
+
 # -- NATS ---------------------------------------------------------------------------------
 
 
@@ -609,7 +626,8 @@ def test_default_values_render_the_services_that_exist() -> None:
     }
     deployments = of_kind(documents, "Deployment")
     assert set(deployments) == {
-        f"{RELEASE}-{name}" for name in ("enrolment", "training", "matching", "scheduling")
+        f"{RELEASE}-{name}"
+        for name in ("enrolment", "training", "matching", "scheduling", "feedback")
     }
     assert not of_kind(documents, "HorizontalPodAutoscaler")
     container = deployments[f"{RELEASE}-training"]["spec"]["template"]["spec"]["containers"][0]
@@ -741,6 +759,43 @@ def test_scheduling_runs_with_its_service_token_mounted_from_a_secret() -> None:
     assert (secret["name"], secret["items"][0]["key"]) == ("revmentor-scheduling-token", "token")
     assert "valueFrom" not in env["REVMENTOR_SCHEDULING_TOKEN_FILE"]
     assert "REVMENTOR_MATCHING_TOKEN_FILE" not in env, "each service has only its own token"
+
+
+@needs_chart_tools
+def test_feedback_renders_probed_and_locked_down_without_a_service_token() -> None:
+    documents = render()
+    name = f"{RELEASE}-feedback"
+    deployment = of_kind(documents, "Deployment")[name]
+    port = DEFAULT_PORTS["feedback"]
+    pod = deployment["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert container["command"] == ["python", "-m", "revmentor.feedback.main"]
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        assert container[probe]["grpc"] == {"port": port}, probe
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["runAsUser"] == 10001
+    security = container["securityContext"]
+    assert security["readOnlyRootFilesystem"] is True
+    assert security["allowPrivilegeEscalation"] is False
+    assert security["capabilities"] == {"drop": ["ALL"]}
+    env = env_of(container)
+    assert env["GRPC_PORT"]["value"] == str(port)
+    assert env["REVMENTOR_ENROLMENT_ADDR"]["value"] == f"{RELEASE}-enrolment:50051"
+    assert env["FEEDBACK_CLOSE_CHECK_SECONDS"]["value"] == "300"
+    # Its callers' tokens, never one of its own: no token file, volume or Secret.
+    assert not set(env) & TOKEN_ENV, sorted(set(env) & TOKEN_ENV)
+    assert "service-token" not in {v["name"] for v in pod["volumes"]}
+    assert not any(m["mountPath"].startswith("/run/secrets") for m in container["volumeMounts"])
+    assert not of_kind(documents, "Secret")
+    assert of_kind(documents, "Service")[name]["spec"]["ports"][0]["port"] == port
+    assert name in of_kind(documents, "PodDisruptionBudget")
+    (policy,) = of_kind(documents, "NetworkPolicy").values()  # reachable within the release
+    assert port in {p["port"] for p in policy["spec"]["ingress"][0]["ports"]}
+    assert port in {p["port"] for rule in policy["spec"]["egress"] for p in rule["ports"]}
+    for other, deployment in of_kind(documents, "Deployment").items():  # all can reach it
+        (other_container,) = deployment["spec"]["template"]["spec"]["containers"]
+        feedback_addr = env_of(other_container)["REVMENTOR_FEEDBACK_ADDR"]["value"]
+        assert feedback_addr == f"{name}:{port}", other
 
 
 @needs_chart_tools
