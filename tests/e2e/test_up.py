@@ -289,6 +289,11 @@ def test_up_starts_seeds_once_and_stops_cleanly(start_up: Callable[..., Up]) -> 
         f"scheduling: {pairs} mentorships opened, {pairs} sessions held last week, "
         f"{pairs} booked for next week"
     ) in output
+    # both members of each pair answered, as themselves; the demo ends with the report
+    assert f"feedback: {2 * pairs} session answers, {2 * pairs} baseline surveys" in output
+    assert f"Outcomes report - programme {demo.programme_id}" in output
+    assert re.search(rf"Sessions held +{pairs}$", output, re.M), output
+    assert "Participation funnel" in output and "suppressed so that nobody" in output
     # the services trust the development key made under var/secrets, and nothing else
     key_file = up.var / "secrets" / "dev-signing-key.pem"
     assert key_file.stat().st_mode & 0o777 == 0o600
