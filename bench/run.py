@@ -13,7 +13,12 @@
 - matching (``bench/matching.py``): on generated cohorts, a round's matched
   count and total score vs the exact dense solver on the same feasible pairs
   (must be equal) and vs a greedy first-come baseline; then the round's time
-  and peak memory for growing cohorts against the 10,000 x 5,000 target.
+  and peak memory for growing cohorts against the 10,000 x 5,000 target;
+- feedback (``bench/feedback.py``): a generated programme of 1,000 pairs on
+  SQLite: consuming its upstream facts, member commands (session feedback,
+  surveys) and the window close job, each vs a raw eventsourcing save of a
+  one-field aggregate; rebuilding the read model vs raw notification reads;
+  the outcomes report's time and the peak RSS.
 
 Figures are printed as a table and written to ``bench/results/<time>.json``.
 Speed is never asserted in tests; this is where it is measured.
@@ -32,7 +37,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import matching, workloads
+from bench import feedback, matching, workloads
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -114,22 +119,27 @@ def main() -> None:
     )
     parser.add_argument(
         "--only",
-        choices=("all", "platform", "matching"),
+        choices=("all", "platform", "matching", "feedback"),
         default="all",
-        help="run only the platform benchmarks or only the matching one (default: all)",
+        help="run only the platform, matching or feedback benchmarks (default: all)",
     )
     args = parser.parse_args()
     print(
         f"revmentor benchmarks (scale {args.scale}); each against its raw baseline", file=sys.stderr
     )
-    rows = asyncio.run(run(args.scale)) if args.only != "matching" else []
+    rows = asyncio.run(run(args.scale)) if args.only in ("all", "platform") else []
     document: dict[str, Any] = {"scale": args.scale}
-    if args.only != "platform":
+    if args.only in ("all", "matching"):
         matching_rows, document["matching"] = matching.run(args.scale)
         rows += matching_rows
+    if args.only in ("all", "feedback"):
+        feedback_rows, document["feedback"] = feedback.run(args.scale)
+        rows += feedback_rows
     print_table(rows)
     if "matching" in document:
         matching.print_section(document["matching"])
+    if "feedback" in document:
+        feedback.print_section(document["feedback"])
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out = RESULTS / f"{stamp}.json"

@@ -225,3 +225,16 @@ async def wait_for_mentorships(
 
     await eventually(ready, timeout=timeout, interval=0.2, what="scheduling's mentorships")
     return seen[-1]
+
+
+def start_feedback(
+    tmp_path: Path,
+    nats_url: str,
+    issuer: DevIssuer,
+    enrolment: ServiceProcess,
+    extra_env: dict[str, str] | None = None,
+) -> ServiceProcess:
+    """A feedback process next to ``start_platform``'s. It needs no service token:
+    whether a participant is the caller is asked of enrolment with the caller's own."""
+    env = {"REVMENTOR_ENROLMENT_ADDR": enrolment.address, **(extra_env or {})}
+    return ServiceProcess("feedback", tmp_path / "var", nats_url, env, issuer=issuer).start()

@@ -1,0 +1,923 @@
+"""The feedback application fed the way production feeds it: the other
+services' integration events through feedback's own subscriptions (the kernel
+tracks each upstream position with what the handler returns), members' and
+managers' commands, and the job that closes windows - over SQLite and
+PostgreSQL, with a clock the tests move.
+
+- One submission per member: again before the due time is an edit, after it
+  a refusal; the window follows the programme's policy.
+- Blind reveal: the other member's ratings once both answered or the window
+  closed, never their practices or confidential note.
+- At-risk rules, each flagged with its code and cleared when resolved: low
+  usefulness over the last three rated sessions, a stall, a member silent on
+  two closed sessions in a row; a completed mentorship asks for end surveys
+  and is no longer at risk.
+- Every upstream event twice changes nothing; events across streams in any
+  order (a held session before its programme, a certification before the
+  enrolment, a match before its programme and the survey answered against the
+  catalogue that came later).
+- Erasure shreds the erased member's words only; replay equals live.
+- What is published: ids and ratings, never a note or a practice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+from support import eventually
+
+from revmentor.feedback.application import FeedbackApplication
+from revmentor.feedback.domain import risk
+from revmentor.feedback.domain.ratings import SessionAnswers, SurveyAnswers
+from revmentor.feedback.integration import translate
+from revmentor.feedback.subscriptions import HANDLERS, closing_job
+from revmentor.kernel.cloudevents import ReceivedEvent, encode
+from revmentor.kernel.envelope import ERASED
+from revmentor.kernel.errors import (
+    ConcurrencyConflict,
+    IllegalTransition,
+    NotFound,
+    ValidationFailed,
+)
+from revmentor.kernel.timestamps import stamp
+
+CATALOGUE = ["generative-ai", "social-media", "data-literacy"]
+MENTEE_NOTE = "my manager makes me nervous about AI"
+MENTOR_NOTE = "she seemed tired, go slower next time"
+PRACTICE = "draft my weekly report with an assistant"
+
+
+def mentee(
+    usefulness: int = 4,
+    note: str = "",
+    practices: tuple[str, ...] = (),
+    topics: tuple[str, ...] = ("generative-ai",),
+    confidence: int = 3,
+) -> SessionAnswers:
+    return SessionAnswers(
+        usefulness=usefulness,
+        topics=topics,
+        practices=practices,
+        confidence=confidence,
+        note=note,
+    )
+
+
+def mentor(usefulness: int = 4, note: str = "", pedagogy: int = 4) -> SessionAnswers:
+    return SessionAnswers(
+        usefulness=usefulness, topics=("generative-ai",), pedagogy=pedagogy, note=note
+    )
+
+
+def mentee_survey(skill: int = 3, understanding: int = 3, recommend: int = 8) -> SurveyAnswers:
+    return SurveyAnswers(understanding, recommend, {topic: skill for topic in CATALOGUE})
+
+
+def mentor_survey(level: int = 3, understanding: int = 3, recommend: int = 8) -> SurveyAnswers:
+    return SurveyAnswers(understanding, recommend, coaching_confidence=level, pedagogy=level)
+
+
+def fields(error: pytest.ExceptionInfo[ValidationFailed]) -> list[str]:
+    return [v.field for v in error.value.violations]
+
+
+def written(app: FeedbackApplication) -> int:
+    return len(app.notifications(0, 100_000))
+
+
+def live_digest(app: FeedbackApplication) -> str:
+    digest: str = app.query(lambda model: model.digest())
+    return digest
+
+
+def assert_replay_equals_live(app: FeedbackApplication) -> None:
+    assert app.rebuild_read_model().digest() == live_digest(app)
+
+
+def risk_events(upstream: Any) -> list[tuple[str, list[str], list[str]]]:
+    """("flag", codes, new codes) or ("clear", [], []) for every risk event, in order."""
+    out = []
+    for n in upstream.app.notifications(0, 100_000):
+        event = upstream.app.envelope_mapper.decode(n)[0]
+        name = type(event).__qualname__
+        if name == "Pair.FlaggedAtRisk":
+            out.append(("flag", list(event.codes), list(event.new_codes)))
+        elif name == "Pair.RiskCleared":
+            out.append(("clear", [], []))
+    return out
+
+
+def codes_at_risk(app: FeedbackApplication, programme_id: str) -> dict[str, list[str]]:
+    return {p["mentorship_id"]: p["codes"] for p in app.pairs_at_risk(programme_id)}
+
+
+def published(app: FeedbackApplication, skip: tuple[str, ...] = ()) -> list[tuple[str, Any]]:
+    """What the relay publishes, built as the relay builds it: events decoded
+    without keys, translated, encoded as CloudEvents. (name, message) in order;
+    also checks no payload or header carries any member's words."""
+    out = []
+    for n in app.notifications(0, 100_000):
+        event, envelope = app.envelope_mapper.decode(n, personal=False)
+        if type(event).__qualname__ in skip:
+            continue
+        integration = translate(event)
+        if integration is None:
+            continue
+        message = encode("feedback", n.id, integration, event.timestamp, envelope)
+        text = message.data.decode() + json.dumps(message.headers)
+        for words in (MENTEE_NOTE, MENTOR_NOTE, PRACTICE, "[withheld]", "note", "practice"):
+            assert words not in text, (integration.name, text)
+        out.append((integration.name, json.loads(message.data)))
+    return out
+
+
+# -- submission and the window ------------------------------------------------------------------
+def test_one_submission_per_member_an_edit_before_the_due_time_refused_after(
+    feedback_app: FeedbackApplication, upstream: Any, clock: Any
+) -> None:
+    app = feedback_app
+    pair = upstream.pair(upstream.programme(CATALOGUE))
+    sid = upstream.hold(pair)
+    record = app.session_feedback(sid)
+    assert record.due_at == stamp(clock.now + timedelta(days=7)), "the default window: 7 days"
+
+    first = app.submit_feedback(sid, pair.mentee_id, mentee(usefulness=2))
+    clock.advance(days=6, hours=23)
+    edited = app.submit_feedback(
+        sid, pair.mentee_id, mentee(usefulness=5), expected_version=first.version
+    )
+    assert edited.answers["mentee"]["usefulness"] == 5
+    submitted = upstream.events("SessionFeedback.Submitted")
+    assert [(e.side, e.usefulness, e.edit) for e in submitted] == [
+        ("mentee", 2, False),
+        ("mentee", 5, True),
+    ]
+    [request] = app.feedback_requests(pair.mentee_id, open_only=False)
+    assert request["answered"] and not request["closed"]
+    assert app.feedback_requests(pair.mentee_id, open_only=True) == []
+    assert [r["session_id"] for r in app.feedback_requests(pair.mentor_id, True)] == [sid]
+
+    before = written(app)
+    with pytest.raises(ConcurrencyConflict):
+        app.submit_feedback(sid, pair.mentee_id, mentee(), expected_version=first.version)
+    with pytest.raises(ValidationFailed) as stranger:
+        app.submit_feedback(sid, str(pair.programme_id), mentee())
+    assert fields(stranger) == ["participant_id"]
+    clock.advance(hours=1)  # the due time itself: closed
+    for participant, answers in (
+        (pair.mentee_id, mentee(usefulness=1)),
+        (pair.mentor_id, mentor()),
+    ):
+        with pytest.raises(IllegalTransition, match=f"closed at {record.due_at}"):
+            app.submit_feedback(sid, participant, answers)
+    assert written(app) == before, "refusals write nothing"
+    assert app.session_feedback(sid).answers["mentee"]["usefulness"] == 5
+    [request] = app.feedback_requests(pair.mentor_id, open_only=False)
+    assert request["closed"] and not request["answered"]
+    assert app.feedback_requests(pair.mentor_id, open_only=True) == []
+    with pytest.raises(ValidationFailed) as bad_id:
+        app.session_feedback("not-a-uuid")
+    assert fields(bad_id) == ["session_id"]
+    with pytest.raises(NotFound):
+        app.session_feedback(str(pair.programme_id))
+
+
+def test_the_window_follows_the_programme_policy(
+    feedback_app: FeedbackApplication, upstream: Any, clock: Any
+) -> None:
+    app = feedback_app
+    programme_id = upstream.programme(CATALOGUE)
+    pair = upstream.pair(programme_id)
+    policy = app.programme(programme_id)
+    assert policy.policy == {"feedback_window_days": 7, "min_group_size": 5}
+    changed = app.set_policy(
+        programme_id,
+        {"feedback_window_days": 2, "min_group_size": None},
+        expected_version=policy.version,
+    )
+    assert changed.policy == {"feedback_window_days": 2, "min_group_size": 5}
+    before = written(app)
+    with pytest.raises(ValidationFailed) as bad:
+        app.set_policy(programme_id, {"feedback_window_days": 31, "min_group_size": 2})
+    assert fields(bad) == ["feedback_window_days", "min_group_size"]
+    with pytest.raises(ConcurrencyConflict):
+        app.set_policy(programme_id, {"min_group_size": 6}, expected_version=policy.version)
+    with pytest.raises(NotFound):
+        app.set_policy(str(pair.match_id), {"min_group_size": 6})
+    assert written(app) == before
+
+    sid = upstream.hold(pair)
+    assert app.session_feedback(sid).due_at == stamp(clock.now + timedelta(days=2))
+    clock.advance(days=2)
+    with pytest.raises(IllegalTransition):
+        app.submit_feedback(sid, pair.mentor_id, mentor())
+
+
+def test_ratings_stay_blind_until_both_answered_and_text_stays_with_its_author(
+    feedback_app: FeedbackApplication, upstream: Any, clock: Any
+) -> None:
+    app = feedback_app
+    pair = upstream.pair(upstream.programme(CATALOGUE))
+    sid = upstream.hold(pair)
+    now = clock.stamp()
+    app.submit_feedback(
+        sid, pair.mentee_id, mentee(usefulness=3, note=MENTEE_NOTE, practices=(PRACTICE,))
+    )
+    record = app.session_feedback(sid)
+    seen_by_mentor = record.view_for(pair.mentor_id, now)
+    assert seen_by_mentor == {"own": None, "other": None, "revealed": False}
+    own = record.view_for(pair.mentee_id, now)
+    assert own["own"]["note"] == MENTEE_NOTE and own["own"]["practices"] == [PRACTICE]
+    assert own["other"] is None and not own["revealed"]
+
+    app.submit_feedback(sid, pair.mentor_id, mentor(usefulness=5, note=MENTOR_NOTE, pedagogy=2))
+    record = app.session_feedback(sid)
+    seen_by_mentor = record.view_for(pair.mentor_id, now)
+    assert seen_by_mentor["revealed"]
+    assert seen_by_mentor["other"] == {
+        "usefulness": 3,
+        "topics": ["generative-ai"],
+        "confidence": 3,
+        "submitted_at": now,
+    }
+    assert seen_by_mentor["own"]["note"] == MENTOR_NOTE
+    seen_by_mentee = record.view_for(pair.mentee_id, now)
+    assert seen_by_mentee["other"] == {
+        "usefulness": 5,
+        "topics": ["generative-ai"],
+        "pedagogy": 2,
+        "submitted_at": now,
+    }
+    for view, words in ((seen_by_mentor, MENTEE_NOTE), (seen_by_mentee, MENTOR_NOTE)):
+        assert words not in json.dumps(view["other"]) and PRACTICE not in json.dumps(view["other"])
+
+    # the read model, and so every list and report, keeps ratings only
+    snapshot = json.dumps(app.query(lambda model: model.snapshot()))
+    assert "usefulness" in snapshot
+    assert all(words not in snapshot for words in (MENTEE_NOTE, MENTOR_NOTE, PRACTICE))
+    # at rest the words are sealed; the ratings beside them are not
+    stored = [n.state for n in app.notifications(0, 1000) if n.topic.endswith("Submitted")]
+    assert stored and all(b"generative-ai" in state for state in stored)
+    assert all(
+        words.encode() not in n.state
+        for n in app.notifications(0, 1000)
+        for words in (MENTEE_NOTE, MENTOR_NOTE, PRACTICE)
+    )
+    assert_replay_equals_live(app)
+
+
+def test_the_window_closing_reveals_and_records_who_did_not_answer(
+    feedback_app: FeedbackApplication, upstream: Any, clock: Any
+) -> None:
+    app = feedback_app
+    pair = upstream.pair(upstream.programme(CATALOGUE))
+    sid = upstream.hold(pair)
+    clock.advance(days=1)
+    later = upstream.hold(pair)
+    app.submit_feedback(sid, pair.mentor_id, mentor(usefulness=4, pedagogy=3))
+    assert app.session_feedback(sid).view_for(pair.mentee_id, clock.stamp())["other"] is None
+
+    clock.advance(days=6)  # the first window's due time, the second's a day later
+    assert app.session_feedback(sid).view_for(pair.mentee_id, clock.stamp())["other"] == {
+        "usefulness": 4,
+        "topics": ["generative-ai"],
+        "pedagogy": 3,
+        "submitted_at": "2027-02-02T09:00:00Z",
+    }, "the due time passed: revealed even before the job records the closing"
+    assert app.close_due_windows(clock.now) == 1
+    assert app.close_due_windows(clock.now) == 0, "once"
+    [closed] = upstream.events("SessionFeedback.Closed")
+    assert (closed.missing, closed.at) == (["mentee"], clock.stamp())
+    record = app.session_feedback(sid)
+    assert record.closed and record.missing == ["mentee"]
+    assert not app.session_feedback(later).closed
+    clock.advance(days=1)
+    assert app.close_due_windows(clock.now) == 1
+    missing = [e.missing for e in upstream.events("SessionFeedback.Closed")]
+    assert missing == [["mentee"], ["mentee", "mentor"]]
+    closers = {
+        app.envelope_mapper.decode(n)[1]["actor"]
+        for n in app.notifications(0, 1000)
+        if n.topic.endswith("Closed")
+    }
+    assert closers == {"service:feedback-windows"}
+    assert_replay_equals_live(app)
+
+
+# -- at risk ----------------------------------------------------------------------------------
+def test_low_usefulness_over_the_last_three_rated_sessions_flags_the_pair_recovery_clears_it(
+    feedback_app: FeedbackApplication, upstream: Any, clock: Any
+) -> None:
+    app = feedback_app
+    programme_id = upstream.programme(CATALOGUE)
+    pair = upstream.pair(programme_id)
+    ratings = [(5, 5), (1, 1), (1, 1), (1, 2), (5, 5)]
+    states = []
+    for mentee_usefulness, mentor_usefulness in ratings:
+        clock.advance(days=1)
+        sid = upstream.hold(pair)
+        app.submit_feedback(sid, pair.mentee_id, mentee(usefulness=mentee_usefulness))
+        app.submit_feedback(sid, pair.mentor_id, mentor(usefulness=mentor_usefulness))
+        states.append([(v["codes"], v["reasons"]) for v in app.pairs_at_risk(programme_id)])
+    # over every session the fourth would average 17/8 > 2: only the last three count
+    assert states == [
+        [],
+        [],
+        [],
+        [
+            (
+                [risk.LOW_USEFULNESS],
+                ["average usefulness 1.2 over the last 3 session(s) with feedback (at or below 2)"],
+            )
+        ],
+        [],
+    ]
+    # flagged on the mentee's 1, the reason restated as ratings came in (no new
+    # reason: nothing published), cleared once the average is above 2
+    assert risk_events(upstream) == [
+        ("flag", [risk.LOW_USEFULNESS], [risk.LOW_USEFULNESS]),
+        ("flag", [risk.LOW_USEFULNESS], []),
+        ("flag", [risk.LOW_USEFULNESS], []),
+        ("clear", [], []),
+    ]
+    names = [name for name, _ in published(app, skip=("SessionFeedback.Submitted",))]
+    assert (names.count("PairFlaggedAtRisk"), names.count("PairRiskCleared")) == (1, 1)
+
+    # exactly 2 is at risk; an edit before the due time lifts it
+    other = upstream.pair(programme_id)
+    sid = upstream.hold(other)
+    app.submit_feedback(sid, other.mentee_id, mentee(usefulness=2))
+    assert codes_at_risk(app, programme_id) == {other.mentorship_id: [risk.LOW_USEFULNESS]}
+    app.submit_feedback(sid, other.mentor_id, mentor(usefulness=3))
+    assert codes_at_risk(app, programme_id) == {}, "(2 + 3) / 2 is above 2"
+    app.submit_feedback(sid, other.mentor_id, mentor(usefulness=2))
+    assert codes_at_risk(app, programme_id) == {other.mentorship_id: [risk.LOW_USEFULNESS]}
+    assert_replay_equals_live(app)
+
+
+def test_a_stall_flags_the_pair_and_meeting_again_clears_it(
+    feedback_app: FeedbackApplication, upstream: Any, clock: Any
+) -> None:
+    app = feedback_app
+    programme_id = upstream.programme(CATALOGUE)
+    pair = upstream.pair(programme_id)
+    sid = upstream.hold(pair)
+    app.submit_feedback(sid, pair.mentee_id, mentee(usefulness=1))
+    assert codes_at_risk(app, programme_id) == {pair.mentorship_id: [risk.LOW_USEFULNESS]}
+    clock.advance(days=42)
+    assert upstream.send(upstream.stalled(pair))
+    [view] = app.pairs_at_risk(programme_id)
+    assert view["codes"] == [risk.LOW_USEFULNESS, risk.STALLED]
+    assert view["reasons"][1] == "no session held for the programme's stall period"
+    assert view["flagged_at"] == clock.stamp(), "a new reason: flagged again, now"
+    # a second stall report of the same stall changes nothing
+    before = written(app)
+    assert upstream.send(upstream.stalled(pair))
+    assert written(app) == before
+
+    # they meet again: the stall is over (low usefulness stays, not published
+    # again); they rate the new session well: cleared
+    clock.advance(days=1)
+    later = upstream.hold(pair)
+    assert codes_at_risk(app, programme_id) == {pair.mentorship_id: [risk.LOW_USEFULNESS]}
+    app.submit_feedback(later, pair.mentee_id, mentee(usefulness=5))
+    app.submit_feedback(later, pair.mentor_id, mentor(usefulness=5))
+    assert codes_at_risk(app, programme_id) == {}
+    assert risk_events(upstream) == [
+        ("flag", [risk.LOW_USEFULNESS], [risk.LOW_USEFULNESS]),
+        ("flag", [risk.LOW_USEFULNESS, risk.STALLED], [risk.STALLED]),
+        ("flag", [risk.LOW_USEFULNESS], []),
+        ("clear", [], []),
+    ]
+    names = [name for name, _ in published(app, skip=("SessionFeedback.Submitted",))]
+    assert names.count("PairFlaggedAtRisk") == 2, "reasons going away alone publish nothing"
+    assert names.count("PairRiskCleared") == 1
+    assert_replay_equals_live(app)
+
+
+def test_a_member_silent_on_two_closed_sessions_in_a_row_flags_the_pair(
+    feedback_app: FeedbackApplication, upstream: Any, clock: Any
+) -> None:
+    app = feedback_app
+    programme_id = upstream.programme(CATALOGUE)
+    pair = upstream.pair(programme_id)
+
+    def session(mentee_answers: bool) -> list[str]:
+        sid = upstream.hold(pair)
+        app.submit_feedback(sid, pair.mentor_id, mentor(usefulness=5))
+        if mentee_answers:
+            app.submit_feedback(sid, pair.mentee_id, mentee(usefulness=5))
+        clock.advance(days=7)
+        assert app.close_due_windows(clock.now) == 1
+        return codes_at_risk(app, programme_id).get(pair.mentorship_id, [])
+
+    # silent, answered, silent: never twice in a row
+    assert [session(False), session(True), session(False)] == [[], [], []]
+    assert session(False) == [risk.FEEDBACK_MISSING]
+    [view] = app.pairs_at_risk(programme_id)
+    assert view["reasons"] == ["the mentee gave no feedback on the last two sessions in a row"]
+    assert session(True) == [], "the last two closed: one answered"
+    assert risk_events(upstream) == [
+        ("flag", [risk.FEEDBACK_MISSING], [risk.FEEDBACK_MISSING]),
+        ("clear", [], []),
+    ]
+    closers = {
+        app.envelope_mapper.decode(n)[1]["actor"]
+        for n in app.notifications(0, 1000)
+        if n.topic.endswith(("FlaggedAtRisk", "RiskCleared"))
+    }
+    assert closers == {"service:feedback-windows"}, "flagged by the closing job"
+    assert_replay_equals_live(app)
+
+
+def test_a_completed_mentorship_asks_for_end_surveys_and_is_no_longer_at_risk(
+    feedback_app: FeedbackApplication, upstream: Any, clock: Any
+) -> None:
+    app = feedback_app
+    programme_id = upstream.programme(CATALOGUE)
+    done, dropped = upstream.pair(programme_id), upstream.pair(programme_id)
+    for pair in (done, dropped):
+        assert upstream.send(upstream.stalled(pair))
+    assert set(codes_at_risk(app, programme_id)) == {done.mentorship_id, dropped.mentorship_id}
+
+    assert upstream.send(upstream.completed(done))
+    assert set(codes_at_risk(app, programme_id)) == {dropped.mentorship_id}
+    pair = app.find_pair(done.mentorship_id)
+    assert pair is not None and pair.status == "completed" and not pair.at_risk
+    ends = [e for e in upstream.events("Survey.Requested") if e.kind == "end"]
+    assert sorted((e.participant_id, e.side, e.match_id) for e in ends) == sorted(
+        [(done.mentee_id, "mentee", done.match_id), (done.mentor_id, "mentor", done.match_id)]
+    )
+    assert [e.topics for e in ends if e.side == "mentee"] == [CATALOGUE]
+    # a stall reported after the end, a second completion, an ending: nothing
+    before = written(app)
+    for event in (upstream.stalled(done), upstream.completed(done), upstream.ended(done)):
+        assert list(HANDLERS["scheduling"][event.name](app, event)) == []
+    assert written(app) == before
+
+    assert upstream.send(upstream.ended(dropped, "dissolved"))
+    assert codes_at_risk(app, programme_id) == {}
+    assert app.find_pair(dropped.mentorship_id).status == "ended"  # type: ignore[union-attr]
+    assert [e.kind for e in upstream.events("Survey.Requested")].count("end") == 2, (
+        "no end survey for a mentorship that did not complete"
+    )
+    assert [kind for kind, _, _ in risk_events(upstream)] == ["flag", "flag", "clear", "clear"]
+    names = [name for name, _ in published(app)]
+    assert names.count("SurveyRequested") == 6 and names.count("PairRiskCleared") == 2
+    assert_replay_equals_live(app)
+
+
+# -- surveys ------------------------------------------------------------------------------------
+def test_surveys_are_answered_once_against_the_programme_catalogue(
+    feedback_app: FeedbackApplication, upstream: Any, clock: Any
+) -> None:
+    app = feedback_app
+    pair = upstream.pair(upstream.programme(CATALOGUE))
+    mentee_survey_id = upstream.survey_id(pair.mentee_id, "baseline")
+    mentor_survey_id = upstream.survey_id(pair.mentor_id, "baseline")
+    before = written(app)
+    with pytest.raises(ValidationFailed) as partial:
+        app.submit_survey(mentee_survey_id, SurveyAnswers(3, 8, {"generative-ai": 3}))
+    assert fields(partial) == ["skills"]
+    assert "social-media, data-literacy" in partial.value.violations[0].description
+    with pytest.raises(ValidationFailed) as wrong_side:
+        app.submit_survey(mentor_survey_id, mentee_survey())
+    assert fields(wrong_side) == ["coaching_confidence", "pedagogy", "skills"]
+    with pytest.raises(ValidationFailed) as bad_id:
+        app.submit_survey("survey-1", mentor_survey())
+    assert fields(bad_id) == ["survey_id"]
+    assert written(app) == before
+
+    clock.advance(hours=1)
+    answered = app.submit_survey(mentee_survey_id, mentee_survey(skill=2, recommend=10))
+    assert answered.completed_at == clock.stamp()
+    assert answered.answers["skills"] == {topic: 2 for topic in CATALOGUE}
+    with pytest.raises(IllegalTransition, match="answered once"):
+        app.submit_survey(mentee_survey_id, mentee_survey(skill=4))
+    app.submit_survey(mentor_survey_id, mentor_survey(level=4))
+    assert [s["survey_id"] for s in app.surveys(pair.mentee_id, open_only=True)] == []
+    [listed] = app.surveys(pair.mentor_id, open_only=False)
+    assert listed["completed_at"] and listed["answers"]["pedagogy"] == 4
+    names = [name for name, _ in published(app)]
+    assert names == ["SurveyRequested", "SurveyRequested", "SurveyCompleted", "SurveyCompleted"]
+    assert_replay_equals_live(app)
+
+
+# -- idempotency and order across streams --------------------------------------------------------
+def test_every_upstream_event_twice_changes_nothing_the_second_time(
+    feedback_app: FeedbackApplication, upstream: Any, clock: Any
+) -> None:
+    """Each event applied, then its handler called again with it (a redelivery
+    past the kernel's tracking), then the kernel's own redelivery: nothing."""
+    app = feedback_app
+    seen: set[str] = set()
+
+    def twice(event: ReceivedEvent) -> None:
+        assert upstream.send(event), event.name
+        before = written(app)
+        handler = HANDLERS[event.service][event.name]
+        assert list(handler(app, event)) == [], f"{event.name} applied twice"
+        assert not upstream.send(event), "the kernel knows the position"
+        assert written(app) == before
+        seen.add(event.name)
+
+    programme_id = str(uuid4())
+    twice(upstream.programme_created(programme_id, CATALOGUE))
+    people = {}
+    for role in ("mentee", "mentor"):
+        event = upstream.enrolled(programme_id, role)
+        twice(event)
+        people[role] = str(event.data["participantId"])
+    twice(upstream.certified(programme_id, people["mentor"]))
+    match = upstream.confirmed(programme_id, people["mentee"], people["mentor"])
+    twice(match)
+    pair = upstream.pair_of(match)
+    twice(upstream.opened(pair))
+    held = upstream.session_held(pair)
+    twice(held)
+    sid = str(held.data["sessionId"])
+    app.submit_feedback(sid, pair.mentee_id, mentee(1, MENTEE_NOTE, (PRACTICE,)))
+    app.submit_feedback(sid, pair.mentor_id, mentor(2, MENTOR_NOTE))
+    clock.advance(days=1)
+    twice(upstream.stalled(pair))
+    clock.advance(days=1)
+    twice(upstream.session_held(pair))
+    twice(upstream.completed(pair))
+    other_match = upstream.confirmed(programme_id, str(uuid4()), people["mentor"])
+    twice(other_match)
+    other = upstream.pair_of(other_match)
+    twice(upstream.opened(other))
+    twice(upstream.ended(other))
+    twice(upstream.erased(people["mentee"], programme_id))
+    assert seen == {name for handlers in HANDLERS.values() for name in handlers}
+
+    counts: dict[str, int] = {}
+    for n in app.notifications(0, 100_000):
+        name = type(app.envelope_mapper.decode(n)[0]).__qualname__
+        counts[name] = counts.get(name, 0) + 1
+    assert counts == {
+        "FeedbackProgramme.Registered": 1,
+        "FeedbackProgramme.CatalogueRecorded": 1,
+        "Participation.Registered": 2,
+        "Participation.Enrolled": 2,
+        "Participation.Certified": 1,
+        "Survey.Requested": 6,  # two baselines per match, two end surveys
+        "Pair.Opened": 2,
+        "SessionFeedback.Requested": 2,
+        "Pair.SessionAdded": 2,
+        "SessionFeedback.Submitted": 2,
+        "Pair.FlaggedAtRisk": 4,  # low (1.0), restated (1.5), stalled too, stall over
+        "Pair.Stalled": 1,
+        "Pair.RiskCleared": 1,  # on completion
+        "Pair.Completed": 1,
+        "Pair.Ended": 1,
+    }
+    # the kernel's redelivery of the whole story: every position known
+    before = written(app)
+    assert not any(upstream.send(event) for event in list(upstream.sent))
+    assert written(app) == before
+    assert_replay_equals_live(app)
+
+
+def test_a_session_held_before_its_programme_is_known(
+    feedback_app: FeedbackApplication, upstream: Any, clock: Any
+) -> None:
+    app = feedback_app
+    programme_id = str(uuid4())
+    match = upstream.confirmed(programme_id, str(uuid4()), str(uuid4()))
+    pair = upstream.pair_of(match)
+    assert upstream.send(upstream.opened(pair))
+    sid = upstream.hold(pair)  # scheduling's stream is ahead of enrolment's
+    registered = app.find_programme(UUID(programme_id))
+    assert registered is not None, "registered on first sight"
+    assert (registered.topics, registered.policy) == (
+        [],
+        {"feedback_window_days": 7, "min_group_size": 5},
+    )
+    assert app.session_feedback(sid).due_at == stamp(clock.now + timedelta(days=7))
+    before = written(app)
+    with pytest.raises(ValidationFailed) as unknown:
+        app.submit_feedback(sid, pair.mentee_id, mentee())
+    assert fields(unknown) == ["topics[0]"], "no catalogue yet: no topic can be named"
+    assert written(app) == before
+
+    assert upstream.send(upstream.programme_created(programme_id, CATALOGUE))
+    assert app.programme(programme_id).topics == CATALOGUE
+    assert len(upstream.events("FeedbackProgramme.Registered")) == 1
+    app.submit_feedback(sid, pair.mentee_id, mentee(topics=("social-media", "data-literacy")))
+    with pytest.raises(ValidationFailed) as knitting:
+        app.submit_feedback(
+            sid, pair.mentor_id, SessionAnswers(usefulness=4, topics=("knitting",), pedagogy=4)
+        )
+    assert fields(knitting) == ["topics[0]"]
+    assert upstream.send(match)  # matching's stream, later still
+    facts = app.query(lambda model: model.facts(programme_id))
+    assert facts.funnel["mentee"]["matched"] == facts.funnel["mentee"]["met"] == 1
+    assert facts.sessions_held == 1 and facts.topics == CATALOGUE
+    assert_replay_equals_live(app)
+
+
+def test_a_certification_before_the_enrolment(
+    feedback_app: FeedbackApplication, upstream: Any, clock: Any
+) -> None:
+    app = feedback_app
+    programme_id = upstream.programme(CATALOGUE)
+    mentor_id = str(uuid4())
+    assert upstream.send(upstream.certified(programme_id, mentor_id))  # training is ahead
+    enrolled_at = "2027-01-20T08:00:00Z"
+    enrolment = upstream.enrolled(programme_id, "mentor", mentor_id, at=enrolled_at)
+    assert upstream.send(enrolment)
+    mentee_id = upstream.enrol(programme_id, "mentee", at="2027-01-25T08:00:00Z")
+    facts = app.query(lambda model: model.facts(programme_id))
+    assert facts.funnel["mentor"]["enrolled"] == facts.funnel["mentor"]["certified"] == 1
+    assert facts.funnel["mentee"]["enrolled"] == 1 and facts.funnel["mentee"]["certified"] == 0
+    record = app.participation(UUID(programme_id), mentor_id)
+    assert (record.role, record.enrolled_at, record.certified) == ("mentor", enrolled_at, True)
+    before = written(app)
+    for event in (enrolment, upstream.certified(programme_id, mentor_id)):
+        assert list(HANDLERS[event.service][event.name](app, event)) == []
+    assert written(app) == before
+
+    # days from enrolment to the first held session, per person
+    pair = upstream.pair(programme_id, mentee_id, mentor_id)
+    upstream.hold(pair, start="2027-02-04T08:00:00Z")
+    upstream.hold(pair, start="2027-02-01T08:00:00Z")  # logged late, held earlier
+    facts = app.query(lambda model: model.facts(programme_id))
+    assert facts.days_to_first_session == {mentor_id: 12.0, mentee_id: 7.0}
+    assert_replay_equals_live(app)
+
+
+def test_a_match_before_its_programme_then_the_survey_against_the_late_catalogue(
+    feedback_app: FeedbackApplication, upstream: Any, clock: Any
+) -> None:
+    app = feedback_app
+    programme_id = str(uuid4())
+    match = upstream.confirmed(programme_id, str(uuid4()), str(uuid4()))
+    assert upstream.send(match)  # matching is ahead of enrolment
+    mentee_id, mentor_id = str(match.data["menteeId"]), str(match.data["mentorId"])
+    survey_id = upstream.survey_id(mentee_id, "baseline")
+    assert app.survey(survey_id).topics == [], "asked before the catalogue was known"
+
+    assert upstream.send(upstream.programme_created(programme_id, CATALOGUE))
+    before = written(app)
+    with pytest.raises(ValidationFailed) as partial:
+        app.submit_survey(survey_id, SurveyAnswers(3, 9, {"generative-ai": 2}))
+    assert fields(partial) == ["skills"]
+    with pytest.raises(ValidationFailed) as unknown:
+        app.submit_survey(survey_id, SurveyAnswers(3, 9, {**mentee_survey().skills, "x": 2}))
+    assert fields(unknown) == ["skills[x]"]
+    assert written(app) == before
+    app.submit_survey(survey_id, mentee_survey(skill=2))
+    app.submit_survey(upstream.survey_id(mentor_id, "baseline"), mentor_survey(level=3))
+    facts = app.query(lambda model: model.facts(programme_id))
+    assert facts.baseline[mentee_id]["skills"] == {topic: 2 for topic in CATALOGUE}
+    assert facts.funnel["mentor"]["matched"] == 1
+    # the same confirmation again: no second survey
+    assert list(HANDLERS["matching"]["MatchConfirmed"](app, match)) == []
+    assert_replay_equals_live(app)
+
+
+# -- erasure ------------------------------------------------------------------------------------
+def test_erasure_shreds_the_erased_members_words_only(
+    feedback_app: FeedbackApplication, upstream: Any, clock: Any
+) -> None:
+    app = feedback_app
+    programme_id = upstream.programme(CATALOGUE)
+    pair = upstream.pair(programme_id)
+    sid = upstream.hold(pair)
+    app.submit_feedback(sid, pair.mentee_id, mentee(3, MENTEE_NOTE, (PRACTICE, "ask for help")))
+    app.submit_feedback(sid, pair.mentor_id, mentor(4, MENTOR_NOTE))
+    before = live_digest(app)
+
+    erased = upstream.erased(pair.mentee_id, programme_id)
+    assert upstream.send(erased)
+    assert app.keys.is_destroyed(pair.mentee_id) and not app.keys.is_destroyed(pair.mentor_id)
+    record = app.session_feedback(sid)
+    theirs, kept = record.answers["mentee"], record.answers["mentor"]
+    assert (theirs["note"], theirs["practices"]) == (ERASED, ERASED)
+    assert (theirs["usefulness"], theirs["confidence"], theirs["topics"]) == (
+        3,
+        3,
+        ["generative-ai"],
+    ), "ratings, tied to an id nobody can resolve, stay"
+    assert kept["note"] == MENTOR_NOTE and kept["usefulness"] == 4
+    seen = record.view_for(pair.mentor_id, clock.stamp())
+    assert seen["own"]["note"] == MENTOR_NOTE and seen["other"]["usefulness"] == 3
+    export = app.export_participant(pair.mentee_id)
+    assert export["session_feedback"][0]["own"]["note"] == ERASED
+    assert MENTEE_NOTE not in json.dumps(export) and PRACTICE not in json.dumps(export)
+    assert app.export_participant(pair.mentor_id)["session_feedback"][0]["own"]["note"] == (
+        MENTOR_NOTE
+    )
+    assert live_digest(app) == before, "the read model never held their words"
+    written_before = written(app)
+    assert list(HANDLERS["enrolment"]["ParticipantErased"](app, erased)) == []
+    assert written(app) == written_before
+    assert app.rebuild_read_model().digest() == before
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="bug: erasure only destroys the key in the key store; no event blanks the "
+    "member's answers, so another replica that decrypted them recently keeps serving "
+    "their note and practices from its key cache (REVMENTOR_KEY_CACHE_SECONDS, 300 s)",
+)
+def test_another_replica_serves_no_erased_words(
+    feedback_app: FeedbackApplication, upstream: Any, clock: Any, store: dict[str, str]
+) -> None:
+    app = feedback_app
+    programme_id = upstream.programme(CATALOGUE)
+    pair = upstream.pair(programme_id)
+    sid = upstream.hold(pair)
+    app.submit_feedback(sid, pair.mentee_id, mentee(3, MENTEE_NOTE, (PRACTICE,)))
+    replica = FeedbackApplication(env=store, clock=clock)
+    try:
+        assert replica.session_feedback(sid).answers["mentee"]["note"] == MENTEE_NOTE
+        assert upstream.send(upstream.erased(pair.mentee_id, programme_id))
+        assert app.session_feedback(sid).answers["mentee"]["note"] == ERASED
+        seen = replica.session_feedback(sid).answers["mentee"]
+        assert (seen["note"], seen["practices"]) == (ERASED, ERASED)
+    finally:
+        replica.close()
+
+
+# -- what is published ----------------------------------------------------------------------------
+def test_published_events_carry_ids_and_ratings_never_text(
+    feedback_app: FeedbackApplication, upstream: Any, clock: Any
+) -> None:
+    app = feedback_app
+    programme_id = upstream.programme(CATALOGUE)
+    pair = upstream.pair(programme_id)
+    sid = upstream.hold(pair)
+    app.submit_feedback(sid, pair.mentee_id, mentee(1, MENTEE_NOTE, (PRACTICE,)))
+    app.submit_feedback(sid, pair.mentor_id, mentor(2, MENTOR_NOTE))
+    app.submit_survey(upstream.survey_id(pair.mentee_id, "baseline"), mentee_survey())
+    clock.advance(days=1)
+    later = upstream.hold(pair)
+    app.submit_feedback(later, pair.mentee_id, mentee(5, MENTEE_NOTE, (PRACTICE,)))
+    app.submit_feedback(later, pair.mentor_id, mentor(5, MENTOR_NOTE))
+
+    events = published(app, skip=("SessionFeedback.Submitted",))
+    assert [name for name, _ in events] == [
+        "SurveyRequested",
+        "SurveyRequested",
+        "FeedbackRequested",
+        "PairFlaggedAtRisk",
+        "SurveyCompleted",
+        "FeedbackRequested",
+        "PairRiskCleared",
+    ]
+    ids = {"programmeId": programme_id, "mentorshipId": pair.mentorship_id}
+    requested = events[2][1]
+    assert requested == {
+        **ids,
+        "sessionId": sid,
+        "menteeId": pair.mentee_id,
+        "mentorId": pair.mentor_id,
+        "dueAt": stamp(clock.now - timedelta(days=1) + timedelta(days=7)),
+    }
+    assert events[3][1] == {
+        **ids,
+        "menteeId": pair.mentee_id,
+        "mentorId": pair.mentor_id,
+        "reasons": [risk.LOW_USEFULNESS],
+    }
+    assert events[6][1] == ids
+    survey_id = upstream.survey_id(pair.mentee_id, "baseline")
+    assert events[4][1] == {
+        "surveyId": survey_id,
+        "programmeId": programme_id,
+        "matchId": pair.match_id,
+        "participantId": pair.mentee_id,
+        "kind": "baseline",
+    }, "survey answers stay here: published as aggregates only"
+    assert {e[1]["participantId"] for e in events[:2]} == {pair.mentee_id, pair.mentor_id}
+
+
+def submitted_payloads(app: FeedbackApplication) -> list[dict[str, Any]]:
+    return [
+        data
+        for name, data in published(app)  # translates every event, submissions included
+        if name == "FeedbackSubmitted"
+    ]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AttributeError,
+    reason="bug: SessionFeedback.Submitted has no session_id; integration._submitted reads "
+    "e.session_id, so translating any submission raises AttributeError (the relay stalls)",
+)
+def test_feedback_submitted_is_published_with_ratings_only(
+    feedback_app: FeedbackApplication, upstream: Any, clock: Any
+) -> None:
+    app = feedback_app
+    pair = upstream.pair(upstream.programme(CATALOGUE))
+    sid = upstream.hold(pair)
+    app.submit_feedback(sid, pair.mentee_id, mentee(4, MENTEE_NOTE, (PRACTICE,)))
+    app.submit_feedback(sid, pair.mentee_id, mentee(5, MENTEE_NOTE, (PRACTICE,)))
+    app.submit_feedback(sid, pair.mentor_id, mentor(3, MENTOR_NOTE, pedagogy=2))
+    common = {
+        "sessionId": sid,
+        "mentorshipId": pair.mentorship_id,
+        "programmeId": pair.programme_id,
+        "topics": ["generative-ai"],
+    }
+    assert submitted_payloads(app) == [
+        {
+            **common,
+            "participantId": pair.mentee_id,
+            "side": "mentee",
+            "usefulness": 4,
+            "confidence": 3,
+        },
+        {
+            **common,
+            "participantId": pair.mentee_id,
+            "side": "mentee",
+            "usefulness": 5,
+            "confidence": 3,
+            "edit": True,
+        },
+        {
+            **common,
+            "participantId": pair.mentor_id,
+            "side": "mentor",
+            "usefulness": 3,
+            "pedagogy": 2,
+        },
+    ]
+
+
+# -- a participant's export ------------------------------------------------------------------------
+def test_a_participants_export_has_their_own_words_and_the_others_ratings(
+    feedback_app: FeedbackApplication, upstream: Any, clock: Any
+) -> None:
+    app = feedback_app
+    pair = upstream.pair(upstream.programme(CATALOGUE))
+    sid = upstream.hold(pair)
+    app.submit_feedback(sid, pair.mentee_id, mentee(3, MENTEE_NOTE, (PRACTICE,)))
+    app.submit_feedback(sid, pair.mentor_id, mentor(4, MENTOR_NOTE))
+    app.submit_survey(upstream.survey_id(pair.mentee_id, "baseline"), mentee_survey(skill=2))
+
+    export = app.export_participant(pair.mentee_id)
+    assert (export["service"], export["participant_id"]) == ("feedback", pair.mentee_id)
+    [item] = export["session_feedback"]
+    assert item["session_id"] == sid and item["revealed"]
+    assert item["own"]["note"] == MENTEE_NOTE and item["own"]["practices"] == [PRACTICE]
+    assert item["other"] == {
+        "usefulness": 4,
+        "topics": ["generative-ai"],
+        "pedagogy": 4,
+        "submitted_at": clock.stamp(),
+    }
+    assert MENTOR_NOTE not in json.dumps(export)
+    [survey] = export["surveys"]
+    assert [e["type"] for e in survey["history"]] == ["Survey.Requested", "Survey.Completed"]
+    assert survey["history"][1]["state"]["answers"]["skills"] == {t: 2 for t in CATALOGUE}
+    with pytest.raises(NotFound):
+        app.export_participant(str(uuid4()))
+    with pytest.raises(ValidationFailed) as bad:
+        app.export_participant("E-1")
+    assert fields(bad) == ["participant_id"]
+
+
+# -- the closing job ------------------------------------------------------------------------------
+async def test_the_closing_job_closes_each_window_once_until_stopped(
+    feedback_app: FeedbackApplication, upstream: Any, clock: Any
+) -> None:
+    """The service's job with the real clock: a window due three days ago is
+    closed once, however many passes follow, and the job stops when asked."""
+    app = feedback_app
+    clock.now = datetime.now(UTC) - timedelta(days=10)
+    pair = upstream.pair(upstream.programme(CATALOGUE))
+    sid = upstream.hold(pair)
+    app.submit_feedback(sid, pair.mentor_id, mentor())
+    passes, seen = [0], [0]
+    close = app.close_due_windows
+
+    def counted(now: datetime) -> int:
+        done = close(now)
+        passes[0] += 1
+        return done
+
+    app.close_due_windows = counted  # type: ignore[method-assign]  # the job binds it when made
+    stop = asyncio.Event()
+    job = asyncio.create_task(closing_job(app, 0.02)(stop))
+
+    async def closed_then_five_more_passes() -> bool:
+        if not await asyncio.to_thread(lambda: app.session_feedback(sid).closed):
+            seen[0] = passes[0]
+            return False
+        return passes[0] >= seen[0] + 5
+
+    await eventually(closed_then_five_more_passes, what="closed, then five more passes")
+    stop.set()
+    await asyncio.wait_for(job, 10)
+    assert [e.missing for e in upstream.events("SessionFeedback.Closed")] == [["mentee"]]
