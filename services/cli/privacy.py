@@ -24,6 +24,8 @@ from revmentor.cli.importer import bearer, refused_message
 from revmentor.cli.up import available_services
 from revmentor.enrolment.v1 import enrolment_pb2 as enrolment_pb
 from revmentor.enrolment.v1 import enrolment_pb2_grpc as enrolment_grpc
+from revmentor.feedback.v1 import feedback_pb2 as feedback_pb
+from revmentor.feedback.v1 import feedback_pb2_grpc as feedback_grpc
 from revmentor.kernel.tls import secure_channel
 from revmentor.matching.v1 import matching_pb2 as matching_pb
 from revmentor.matching.v1 import matching_pb2_grpc as matching_grpc
@@ -34,38 +36,34 @@ from revmentor.training.v1 import training_pb2_grpc as training_grpc
 
 TOOL = "cli:privacy"
 
-#: service -> how to ask it for its export (grows as services land).
-Exporter = Callable[[grpc.Channel, str, Any], Any]
-EXPORTERS: dict[str, Exporter] = {
-    "enrolment": lambda channel, pid, metadata: enrolment_grpc.EnrolmentServiceStub(
-        channel
-    ).ExportParticipantData(
-        enrolment_pb.ExportParticipantDataRequest(participant_id=pid),
-        metadata=metadata,
-        timeout=30,
+#: service -> (its stub class, its export request class); every service exports.
+_EXPORTS: dict[str, tuple[Any, Any]] = {
+    "enrolment": (enrolment_grpc.EnrolmentServiceStub, enrolment_pb.ExportParticipantDataRequest),
+    "training": (training_grpc.TrainingServiceStub, training_pb.ExportParticipantDataRequest),
+    "matching": (matching_grpc.MatchingServiceStub, matching_pb.ExportParticipantDataRequest),
+    "scheduling": (
+        scheduling_grpc.SchedulingServiceStub,
+        scheduling_pb.ExportParticipantDataRequest,
     ),
-    "training": lambda channel, pid, metadata: training_grpc.TrainingServiceStub(
-        channel
-    ).ExportParticipantData(
-        training_pb.ExportParticipantDataRequest(participant_id=pid),
-        metadata=metadata,
-        timeout=30,
-    ),
-    "matching": lambda channel, pid, metadata: matching_grpc.MatchingServiceStub(
-        channel
-    ).ExportParticipantData(
-        matching_pb.ExportParticipantDataRequest(participant_id=pid),
-        metadata=metadata,
-        timeout=30,
-    ),
-    "scheduling": lambda channel, pid, metadata: scheduling_grpc.SchedulingServiceStub(
-        channel
-    ).ExportParticipantData(
-        scheduling_pb.ExportParticipantDataRequest(participant_id=pid),
-        metadata=metadata,
-        timeout=30,
-    ),
+    "feedback": (feedback_grpc.FeedbackServiceStub, feedback_pb.ExportParticipantDataRequest),
 }
+
+Exporter = Callable[[grpc.Channel, str, Any], Any]
+
+
+def _exporter(stub_class: Any, request_class: Any) -> Exporter:
+    """How to ask one service for a participant's export."""
+
+    def export(channel: grpc.Channel, participant_id: str, metadata: Any) -> Any:
+        return stub_class(channel).ExportParticipantData(
+            request_class(participant_id=participant_id), metadata=metadata, timeout=30
+        )
+
+    return export
+
+
+#: service -> how to ask it for its export.
+EXPORTERS: dict[str, Exporter] = {service: _exporter(*parts) for service, parts in _EXPORTS.items()}
 
 
 def _call(service: str, work: Callable[[grpc.Channel], Any], absent_ok: bool = False) -> Any:

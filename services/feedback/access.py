@@ -57,6 +57,12 @@ may_act_in_programme = TABLE.acts_in_programme
 acts_for_self = TABLE.acts_for_self
 
 
+def is_administrator(principal: Principal, rpc: str) -> bool:
+    """An admin may lower a programme's smallest reportable group below the
+    managers' floor (the managers read the report it protects)."""
+    return ADMIN in acting_roles(principal, rpc)
+
+
 def require_programme(principal: Principal, rpc: str, programme_id: str, asked: str = "") -> None:
     """NOT_FOUND, worded as for a missing programme, unless the caller may act on it."""
     if may_act_in_programme(principal, rpc, programme_id):

@@ -27,7 +27,7 @@ from revmentor.feedback.domain.session import SessionFeedback
 from revmentor.feedback.domain.survey import Survey
 from revmentor.feedback.v1 import feedback_pb2 as pb
 from revmentor.feedback.v1 import feedback_pb2_grpc as pb_grpc
-from revmentor.kernel.errors import NotFound
+from revmentor.kernel.errors import NotFound, ValidationFailed
 from revmentor.kernel.ids import parse_id
 from revmentor.kernel.ownership import (
     EnrolmentUnavailable,
@@ -117,6 +117,7 @@ class FeedbackServicer(pb_grpc.FeedbackServiceServicer):
             request.programme_id,
             m.policy_change_from(request),
             request.expected_version,
+            access.is_administrator(caller(), "SetFeedbackPolicy"),
         )
         return m.policy_message(programme)
 
@@ -129,13 +130,16 @@ class FeedbackServicer(pb_grpc.FeedbackServiceServicer):
     async def SubmitFeedback(self, request: pb.SubmitFeedbackRequest, context: Context) -> Any:
         rpc = "SubmitFeedback"
         await self._session(rpc, request.session_id, request.participant_id, context)
-        record = await self._run(
-            self.app.submit_feedback,
-            request.session_id,
-            request.participant_id,
-            m.session_answers_from(request.answers),
-            request.expected_version,
-        )
+        try:
+            record = await self._run(
+                self.app.submit_feedback,
+                request.session_id,
+                request.participant_id,
+                m.session_answers_from(request.answers),
+                request.expected_version,
+            )
+        except ValidationFailed as error:
+            raise m.in_request(error, m.SUBMIT_FEEDBACK_PATHS) from None
         return self._session_message(record, request.participant_id)
 
     async def GetSessionFeedback(
@@ -163,9 +167,12 @@ class FeedbackServicer(pb_grpc.FeedbackServiceServicer):
     # -- surveys -----------------------------------------------------------------------
     async def SubmitSurvey(self, request: pb.SubmitSurveyRequest, context: Context) -> Any:
         await self._survey("SubmitSurvey", request.survey_id, context)
-        survey = await self._run(
-            self.app.submit_survey, request.survey_id, m.survey_answers_from(request.answers)
-        )
+        try:
+            survey = await self._run(
+                self.app.submit_survey, request.survey_id, m.survey_answers_from(request.answers)
+            )
+        except ValidationFailed as error:
+            raise m.in_request(error, m.SUBMIT_SURVEY_PATHS) from None
         return m.survey_message(survey, await self._survey_topics(survey), with_answers=True)
 
     async def GetSurvey(self, request: pb.GetSurveyRequest, context: Context) -> Any:

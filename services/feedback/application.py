@@ -16,9 +16,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from revmentor.feedback.domain import risk
 from revmentor.feedback.domain.outcomes import report
-from revmentor.feedback.domain.pair import Pair, pair_key
+from revmentor.feedback.domain.pair import ACTIVE, Pair, pair_key
 from revmentor.feedback.domain.participation import Participation, participation_key
 from revmentor.feedback.domain.programme import FeedbackProgramme, changed_policy, programme_key
 from revmentor.feedback.domain.ratings import MENTEE, MENTOR, SessionAnswers, SurveyAnswers
@@ -27,7 +26,7 @@ from revmentor.feedback.domain.survey import BASELINE, END, Survey, survey_key
 from revmentor.feedback.readmodel import FeedbackReadModel
 from revmentor.kernel.application import Saveable, ServiceApplication, expect_version
 from revmentor.kernel.context import RequestContext, acting_as, current
-from revmentor.kernel.errors import ConcurrencyConflict, NotFound
+from revmentor.kernel.errors import ConcurrencyConflict, IllegalTransition, NotFound
 from revmentor.kernel.ids import parse_id
 from revmentor.kernel.readmodel import ReadModel
 from revmentor.kernel.timestamps import stamp
@@ -36,6 +35,13 @@ log = logging.getLogger(__name__)
 
 #: Who closes feedback windows (the actor of those events and of the flags they cause).
 CLOSING_ACTOR = "service:feedback-windows"
+#: Tries of a submission made without an expected version (see submit_feedback).
+SUBMIT_ATTEMPTS = 3
+
+
+class UnknownPair(Exception):
+    """An ending for a mentorship never opened here: retried, then dead-lettered
+    (its opening was dead-lettered first; replaying both in order settles it)."""
 
 
 class FeedbackApplication(ServiceApplication):
@@ -46,6 +52,9 @@ class FeedbackApplication(ServiceApplication):
     ) -> None:
         super().__init__(env)
         self.clock = clock or (lambda: datetime.now(UTC))
+
+    #: The read model keeps ratings only: it never needs (so never decrypts) a note.
+    read_model_reads_personal = False
 
     def construct_read_model(self) -> ReadModel:
         return FeedbackReadModel()
@@ -77,8 +86,8 @@ class FeedbackApplication(ServiceApplication):
         return found or Participation(programme_id=programme_id, participant_id=participant_id)
 
     def session_feedback(self, session_id: str) -> SessionFeedback:
-        parse_id("session_id", session_id)
-        found: SessionFeedback | None = self.get_as(feedback_key(session_id), SessionFeedback)
+        canonical = str(parse_id("session_id", session_id))
+        found: SessionFeedback | None = self.get_as(feedback_key(canonical), SessionFeedback)
         if found is None:
             raise NotFound(f"no feedback was requested for session {session_id}")
         return found
@@ -95,11 +104,15 @@ class FeedbackApplication(ServiceApplication):
 
     # -- policy ------------------------------------------------------------
     def set_policy(
-        self, programme_id: str, change: dict[str, int | None], expected_version: int = 0
+        self,
+        programme_id: str,
+        change: dict[str, int | None],
+        expected_version: int = 0,
+        administrator: bool = True,
     ) -> FeedbackProgramme:
         programme = self.programme(programme_id)
         expect_version(programme, expected_version, "programme")
-        new = changed_policy(programme.policy, change)
+        new = changed_policy(programme.policy, change, administrator)
         if new != programme.policy:
             programme.change_policy(new)
             self.save(programme)
@@ -151,18 +164,32 @@ class FeedbackApplication(ServiceApplication):
     def open_pair(
         self, programme_id: UUID, mentorship_id: str, match_id: str, mentee_id: str, mentor_id: str
     ) -> list[Saveable]:
-        if self.find_pair(mentorship_id) is not None:
-            return []
-        return [
-            Pair(
-                programme_id=programme_id,
-                mentorship_id=mentorship_id,
-                match_id=match_id,
-                mentee_id=mentee_id,
-                mentor_id=mentor_id,
-                opened_at=self.now(),
-            )
-        ]
+        """The pair of a mentorship (or its match, when it was first seen through
+        one of its sessions because the opening was dead-lettered)."""
+        pair = self.find_pair(mentorship_id)
+        if pair is not None:
+            return [pair] if pair.link(match_id) else []
+        return [self._new_pair(programme_id, mentorship_id, match_id, mentee_id, mentor_id)]
+
+    def _new_pair(
+        self, programme_id: UUID, mentorship_id: str, match_id: str, mentee_id: str, mentor_id: str
+    ) -> Pair:
+        return Pair(
+            programme_id=programme_id,
+            mentorship_id=mentorship_id,
+            match_id=match_id,
+            mentee_id=mentee_id,
+            mentor_id=mentor_id,
+            opened_at=self.now(),
+        )
+
+    def pair_of(
+        self, programme_id: UUID, mentorship_id: str, mentee_id: str, mentor_id: str
+    ) -> Pair:
+        """The pair, opened on first sight when scheduling's opening has not reached
+        us (dead-lettered, replayed later: it then only adds the match)."""
+        found = self.find_pair(mentorship_id)
+        return found or self._new_pair(programme_id, mentorship_id, "", mentee_id, mentor_id)
 
     def request_feedback(
         self,
@@ -190,54 +217,64 @@ class FeedbackApplication(ServiceApplication):
             due_at=stamp(due),
         )
         changed: list[Saveable] = [] if registered else [programme]
-        pair = self.find_pair(mentorship_id)
-        if pair is None:  # the pair's opening is always first on scheduling's stream
-            log.warning("feedback: session %s of unknown mentorship %s", session_id, mentorship_id)
-            return [*changed, feedback]
-        pair.add_session(session_id)
-        self._assess(pair, {session_id: feedback})
+        pair = self.pair_of(programme_id, mentorship_id, mentee_id, mentor_id)
+        pair.add_session(session_id, held_at)
+        pair.assess(self.now())
         return [*changed, feedback, pair]
 
-    def flag_stall(self, mentorship_id: str, since: str) -> list[Saveable]:
-        pair = self.find_pair(mentorship_id)
-        if pair is None or not pair.stall(since):
+    def void_session(self, session_id: str) -> list[Saveable]:
+        """A held session settled as a no-show: not asked about, counted nowhere."""
+        feedback = self.get_as(feedback_key(session_id), SessionFeedback)
+        if feedback is None or not feedback.void(self.now()):
             return []
-        self._assess(pair)
+        pair = self.find_pair(feedback.mentorship_id)
+        if pair is None or not pair.void_session(session_id):
+            return [feedback]
+        pair.assess(self.now())
+        return [feedback, pair]
+
+    def flag_stall(
+        self, programme_id: UUID, mentorship_id: str, mentee_id: str, mentor_id: str, since: str
+    ) -> list[Saveable]:
+        pair = self.pair_of(programme_id, mentorship_id, mentee_id, mentor_id)
+        if not pair.stall(since):
+            return []
+        pair.assess(self.now())
         return [pair]
 
     def close_pair(self, mentorship_id: str, outcome: str) -> list[Saveable]:
         """A completed mentorship asks both for their end survey; any ending clears risk."""
         pair = self.find_pair(mentorship_id)
         if pair is None:
-            return []
+            # Only if its opening was dead-lettered: retried, then dead-lettered
+            # too, and replayed after it.
+            raise UnknownPair(f"mentorship {mentorship_id} was never opened here")
+        completed = outcome == "completed"
+        if completed and pair.status == ACTIVE and not pair.match_id:
+            # Opened on first sight: the end surveys belong to the match (they are
+            # compared with its baseline), so wait, like an unknown pair, for the
+            # opening to be replayed.
+            raise UnknownPair(f"the match of mentorship {mentorship_id} is not known here yet")
         at = self.now()
-        changed = pair.complete(at) if outcome == "completed" else pair.end(outcome, at)
+        changed = pair.complete(at) if completed else pair.end(outcome, at)
         if not changed:
             return []
-        self._assess(pair)
+        pair.assess(at)
         surveys: list[Saveable] = []
-        if outcome == "completed":
+        if completed:
             members = {MENTEE: pair.mentee_id, MENTOR: pair.mentor_id}
             surveys = self.request_surveys(pair.programme_id, pair.match_id, members, END)
         return [pair, *surveys]
 
     def erase_participant(self, participant_id: str) -> None:
-        """Crypto-shred their practices and confidential notes (sealed with their key)."""
+        """Blank their practices and notes in every session they answered (so
+        every replica stops showing them at once), then destroy their key here."""
+        sessions = self.query(lambda m: m.participant_ids(participant_id)).get("sessions", [])
+        for session_id in sessions:
+            feedback = self.get_as(feedback_key(session_id), SessionFeedback)
+            if feedback is not None and feedback.erase_words(participant_id):
+                self.save(feedback)
         self.keys.destroy(participant_id)
-
-    # -- risk ------------------------------------------------------------
-    def _assess(self, pair: Pair, changed: Mapping[str, SessionFeedback] | None = None) -> bool:
-        """Apply the at-risk rules to the pair's sessions (``changed``: ones being
-        saved with it, newer than the store's)."""
-        found = []
-        for session_id in pair.session_ids:
-            feedback = (changed or {}).get(session_id) or self.get_as(
-                feedback_key(session_id), SessionFeedback
-            )
-            if feedback is not None:
-                found.append(feedback)
-        found.sort(key=lambda f: (f.held_at, f.session_id))  # logged late, held earlier
-        return pair.assess([_record(f) for f in found], self.now())
 
     # -- commands ------------------------------------------------------------
     def submit_feedback(
@@ -247,25 +284,50 @@ class FeedbackApplication(ServiceApplication):
         answers: SessionAnswers,
         expected_version: int = 0,
     ) -> SessionFeedback:
-        """A member's feedback (before the due time, again: an edit)."""
+        """A member's feedback (before the due time, again: an edit), saved with
+        the pair's view of it. Without an expected version, a race lost to the
+        other member (or to the pair's other sessions) is retried: the two
+        wrote different things."""
+        attempts = SUBMIT_ATTEMPTS if expected_version == 0 else 1
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._submit_once(session_id, participant_id, answers, expected_version)
+            except ConcurrencyConflict:
+                if attempt == attempts:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _submit_once(
+        self, session_id: str, participant_id: str, answers: SessionAnswers, expected_version: int
+    ) -> SessionFeedback:
         feedback = self.session_feedback(session_id)
         expect_version(feedback, expected_version, "session feedback")
         programme = self.programme_of(feedback.programme_id)
+        participant_id = str(parse_id("participant_id", participant_id))
+        self._require_not_erased(participant_id)
         feedback.submit(participant_id, answers, programme.topics, self.now())
-        pair = self.find_pair(feedback.mentorship_id)
-        if pair is not None and self._assess(pair, {session_id: feedback}):
-            self.save(feedback, pair)
-        else:
-            self.save(feedback)
+        pair = self.pair_of(
+            feedback.programme_id, feedback.mentorship_id, feedback.mentee_id, feedback.mentor_id
+        )
+        pair.add_session(feedback.session_id, feedback.held_at)
+        pair.rate(feedback.session_id, feedback.side_of(participant_id), answers.usefulness)
+        pair.assess(self.now())
+        self.save(feedback, pair)
         return feedback
 
     def submit_survey(self, survey_id: str, answers: SurveyAnswers) -> Survey:
         survey = self.survey(survey_id)
+        self._require_not_erased(survey.participant_id)
         programme = self.find_programme(survey.programme_id)
         catalogue = programme.topics if programme and survey.side == MENTEE else None
         survey.complete(answers, self.now(), catalogue)
         self.save(survey)
         return survey
+
+    def _require_not_erased(self, participant_id: str) -> None:
+        """An erased member's key is gone: nothing more is recorded for them."""
+        if self.keys.is_destroyed(participant_id):
+            raise IllegalTransition(f"participant {participant_id} was erased: nothing is recorded")
 
     # -- jobs ------------------------------------------------------------
     def close_due_windows(self, now: datetime) -> int:
@@ -287,11 +349,13 @@ class FeedbackApplication(ServiceApplication):
         feedback = self.session_feedback(session_id)
         if not feedback.close(stamp(now)):
             return 0
-        pair = self.find_pair(feedback.mentorship_id)
-        if pair is not None and self._assess(pair, {session_id: feedback}):
-            self.save(feedback, pair)
-        else:
-            self.save(feedback)
+        pair = self.pair_of(
+            feedback.programme_id, feedback.mentorship_id, feedback.mentee_id, feedback.mentor_id
+        )
+        pair.add_session(feedback.session_id, feedback.held_at)
+        pair.close_session(feedback.session_id, feedback.missing)
+        pair.assess(stamp(now))
+        self.save(feedback, pair)
         return 1
 
     # -- queries ------------------------------------------------------------
@@ -339,16 +403,9 @@ class FeedbackApplication(ServiceApplication):
             "surveys": [
                 {"survey_id": str(s.id), "history": self.event_history(s.id)} for s in surveys
             ],
+            "programmes": self.query(lambda m: m.participations_of(participant_id)),
+            "pairs": self.query(lambda m: m.pairs_of(participant_id)),
         }
-
-
-def _record(feedback: SessionFeedback) -> risk.SessionRecord:
-    ratings = feedback.ratings()
-    return risk.SessionRecord(
-        usefulness=tuple(int(r["usefulness"]) for r in ratings.values()),
-        missing=tuple(feedback.missing),
-        closed=feedback.closed,
-    )
 
 
 __all__ = ["BASELINE", "END", "FeedbackApplication"]

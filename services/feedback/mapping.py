@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -9,10 +10,39 @@ from revmentor.feedback.domain.programme import BOUNDS, FeedbackProgramme
 from revmentor.feedback.domain.ratings import SessionAnswers, SurveyAnswers
 from revmentor.feedback.domain.survey import BASELINE, END, Survey
 from revmentor.feedback.v1 import feedback_pb2 as pb
+from revmentor.kernel.errors import FieldViolation, ValidationFailed
 
 KIND = {BASELINE: pb.SURVEY_KIND_BASELINE, END: pb.SURVEY_KIND_END}
 #: The policy fields a request may set, in the order the message has them.
 POLICY_FIELDS = tuple(BOUNDS)
+
+
+#: Where each answer the domain checks sits in the request (first name segment).
+SUBMIT_FEEDBACK_PATHS = {
+    "usefulness": "answers.ratings.",
+    "topics": "answers.ratings.",
+    "confidence": "answers.ratings.",
+    "pedagogy": "answers.ratings.",
+    "practices": "answers.",
+    "note": "answers.",
+}
+SUBMIT_SURVEY_PATHS = {
+    name: "answers."
+    for name in ("understanding", "recommend", "skills", "coaching_confidence", "pedagogy")
+}
+
+
+def in_request(error: ValidationFailed, paths: Mapping[str, str]) -> ValidationFailed:
+    """The domain's violations named as the request's fields (``usefulness`` ->
+    ``answers.ratings.usefulness``), so a client knows which field to fix."""
+
+    def named(field: str) -> str:
+        head = re.split(r"[.\[]", field, maxsplit=1)[0]
+        return paths.get(head, "") + field
+
+    return ValidationFailed(
+        [FieldViolation(named(v.field), v.description) for v in error.violations]
+    )
 
 
 # -- requests -> domain ------------------------------------------------------------------

@@ -58,6 +58,7 @@ class FeedbackReadModel(ReadModel):
         self._programme(self.programme_of_key[str(e.originator_id)])["topics"] = list(e.topics)
 
     def _participation(self, e: Any) -> None:
+        self._index(e.participant_id, "participations", str(e.programme_id))
         row = {"role": "", "enrolled_at": "", "certified": False}
         self.participants.setdefault(str(e.programme_id), {})[e.participant_id] = row
         self.participation_of_key[str(e.originator_id)] = (str(e.programme_id), e.participant_id)
@@ -84,6 +85,7 @@ class FeedbackReadModel(ReadModel):
             "held_at": e.held_at,
             "due_at": e.due_at,
             "closed": False,
+            "voided": False,
             "ratings": {},
             "version": e.originator_version,
         }
@@ -103,6 +105,9 @@ class FeedbackReadModel(ReadModel):
 
     def _closed(self, e: Any) -> None:
         self._session(e).update(closed=True, missing=list(e.missing))
+
+    def _voided(self, e: Any) -> None:
+        self._session(e)["voided"] = True
 
     # -- surveys ------------------------------------------------------------------------
     def _survey_requested(self, e: Any) -> None:
@@ -143,6 +148,9 @@ class FeedbackReadModel(ReadModel):
     def _pair(self, e: Any) -> dict[str, Any]:
         return self.pairs[self.pair_of_key[str(e.originator_id)]]
 
+    def _linked(self, e: Any) -> None:
+        self._pair(e)["match_id"] = e.match_id
+
     def _pair_completed(self, e: Any) -> None:
         self._pair(e)["status"] = COMPLETED
 
@@ -164,6 +172,8 @@ class FeedbackReadModel(ReadModel):
         out = []
         for sid in self.by_participant.get(participant_id, {}).get("sessions", []):
             view = self.sessions[sid]
+            if view["voided"]:
+                continue
             side = MENTEE if view["mentee_id"] == participant_id else MENTOR
             closed = view["closed"] or view["due_at"] <= now
             answered = side in view["ratings"]
@@ -183,13 +193,29 @@ class FeedbackReadModel(ReadModel):
         return sorted(
             s["session_id"]
             for s in self.sessions.values()
-            if not s["closed"] and s["due_at"] <= now
+            if not s["closed"] and not s["voided"] and s["due_at"] <= now
         )
 
     def pairs_at_risk(self, programme_id: str) -> list[dict[str, Any]]:
         ids = self.programmes.get(programme_id, {}).get("pairs", [])
         views = [self.pairs[m] for m in ids if self.pairs[m]["codes"]]
         return sorted(views, key=lambda v: (v["flagged_at"], v["mentorship_id"]))
+
+    def participations_of(self, participant_id: str) -> list[dict[str, Any]]:
+        """What the funnel holds about them, per programme (exports)."""
+        return [
+            {"programme_id": programme_id, **people[participant_id]}
+            for programme_id, people in sorted(self.participants.items())
+            if participant_id in people
+        ]
+
+    def pairs_of(self, participant_id: str) -> list[dict[str, Any]]:
+        """Their pairs with the at-risk reasons recorded about them (exports)."""
+        return [
+            dict(p)
+            for p in self.pairs.values()
+            if participant_id in (p["mentee_id"], p["mentor_id"])
+        ]
 
     def participant_ids(self, participant_id: str) -> dict[str, list[str]]:
         return self.by_participant.get(participant_id, {})
@@ -198,6 +224,7 @@ class FeedbackReadModel(ReadModel):
         """What the outcomes report of a programme is computed from."""
         programme = self.programmes.get(programme_id) or self._programme(programme_id)
         sessions = [self.sessions[s] for s in programme["sessions"]]
+        sessions = [s for s in sessions if not s["voided"]]  # no-shows did not take place
         surveys = [self.surveys[s] for s in programme["surveys"]]
         pairs = [self.pairs[m] for m in programme["pairs"]]
         people = self.participants.get(programme_id, {})
@@ -310,9 +337,11 @@ _HANDLERS: dict[str, Callable[[FeedbackReadModel, Any], None]] = {
     "SessionFeedback.Requested": FeedbackReadModel._requested,
     "SessionFeedback.Submitted": FeedbackReadModel._submitted,
     "SessionFeedback.Closed": FeedbackReadModel._closed,
+    "SessionFeedback.Voided": FeedbackReadModel._voided,
     "Survey.Requested": FeedbackReadModel._survey_requested,
     "Survey.Completed": FeedbackReadModel._survey_completed,
     "Pair.Opened": FeedbackReadModel._pair_opened,
+    "Pair.Linked": FeedbackReadModel._linked,
     "Pair.Completed": FeedbackReadModel._pair_completed,
     "Pair.Ended": FeedbackReadModel._pair_ended,
     "Pair.FlaggedAtRisk": FeedbackReadModel._flagged,

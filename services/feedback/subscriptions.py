@@ -5,10 +5,10 @@ From enrolment:
     ProgrammeCreated     the topic catalogue (what sessions cover, what mentees
                          rate their skill in)
     ParticipantEnrolled  the funnel's "enrolled", and when (time to first session)
-    ParticipantErased    destroy this service's key for them: their practices
-                         and confidential notes read "[erased]"; their ratings,
-                         tied to an id nobody can resolve any more, stay in the
-                         aggregates
+    ParticipantErased    blank their practices and notes (an event, so every
+                         replica stops showing them at once), then destroy this
+                         service's key for them; their ratings, tied to an id
+                         nobody can resolve any more, stay in the aggregates
 
 From training:
 
@@ -22,7 +22,10 @@ From scheduling:
 
     MentorshipOpened     the pair (mentorship -> match, mentee, mentor)
     SessionHeld          feedback asked of both members, due after the
-                         programme's window; a stall is over
+                         programme's window; a stall is over (a session held
+                         again after a dispute asks nothing twice)
+    SessionNoShow        a held session the manager settled as a no-show: its
+                         feedback request is withdrawn and it counts nowhere
     MentorshipStalled    the pair is assessed: stalled is a reason to flag it
     MentorshipCompleted  an end survey for each member; no longer at risk
     MentorshipEnded      no longer at risk
@@ -30,7 +33,10 @@ From scheduling:
 The streams are independent, so anything may arrive before the programme's
 facts: the programme is then registered on first sight with no catalogue yet,
 and surveys answered later are checked against the catalogue as it is then.
-Within scheduling's stream a mentorship's opening precedes its sessions.
+Within scheduling's stream a mentorship's opening precedes its sessions; if
+it was dead-lettered, a held session or a stall opens the pair on first sight
+(the replayed opening then adds its match), and an ending is retried and
+dead-lettered in turn (``UnknownPair``) until the opening is replayed.
 
 Idempotent twice over: the kernel records the upstream position in the same
 transaction as what a handler returns, and every handler returns nothing when
@@ -131,9 +137,20 @@ def session_held(app: FeedbackApplication, event: ReceivedEvent) -> Sequence[Sav
     )
 
 
+def session_no_show(app: FeedbackApplication, event: ReceivedEvent) -> Sequence[Saveable]:
+    message = event.parse(scheduling.SessionNoShow)
+    return app.void_session(_id("session_id", message.session_id))
+
+
 def mentorship_stalled(app: FeedbackApplication, event: ReceivedEvent) -> Sequence[Saveable]:
     message = event.parse(scheduling.MentorshipStalled)
-    return app.flag_stall(_id("mentorship_id", message.mentorship_id), message.since)
+    return app.flag_stall(
+        parse_id("programme_id", message.programme_id),
+        _id("mentorship_id", message.mentorship_id),
+        _id("mentee_id", message.mentee_id),
+        _id("mentor_id", message.mentor_id),
+        message.since,
+    )
 
 
 def mentorship_completed(app: FeedbackApplication, event: ReceivedEvent) -> Sequence[Saveable]:
@@ -157,6 +174,7 @@ HANDLERS: dict[str, dict[str, Handler]] = {
     "scheduling": {
         "MentorshipOpened": mentorship_opened,
         "SessionHeld": session_held,
+        "SessionNoShow": session_no_show,
         "MentorshipStalled": mentorship_stalled,
         "MentorshipCompleted": mentorship_completed,
         "MentorshipEnded": mentorship_ended,

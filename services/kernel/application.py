@@ -49,6 +49,10 @@ class ServiceApplication(Application[UUID]):
 
     name = "service"
     page_size = 500
+    #: Whether the read model is built from decrypted personal fields. A service
+    #: whose read model keeps none sets False: catch-up and rebuilds then touch
+    #: no key (faster, and nothing personal is decrypted for nothing).
+    read_model_reads_personal = True
 
     def __init__(self, env: dict[str, str] | None = None) -> None:
         merged = store_env(self.name)
@@ -63,6 +67,12 @@ class ServiceApplication(Application[UUID]):
         self.keys = self.construct_keys()
         self.envelope_mapper.keys = self.keys
         self.read_model = self.construct_read_model()
+        for kind in self.snapshotting_intervals or {}:
+            if holds_personal_data(kind):
+                raise TypeError(
+                    f"{kind.__name__} has events with personal fields: a snapshot would store "
+                    "them in clear, beyond the reach of erasure; do not snapshot it"
+                )
 
     # -- wiring -------------------------------------------------------------
     def construct_mapper(self) -> EnvelopeMapper:  # type: ignore[override]
@@ -155,9 +165,11 @@ class ServiceApplication(Application[UUID]):
         with self._catch_up_lock:
             while True:
                 page = self.notifications(self.read_model.position, self.page_size)
-                self.envelope_mapper.prefetch(page)
+                personal = self.read_model_reads_personal
+                if personal:
+                    self.envelope_mapper.prefetch(page)
                 for notification in page:
-                    event, envelope = self.envelope_mapper.decode(notification)
+                    event, envelope = self.envelope_mapper.decode(notification, personal)
                     self.read_model.apply_notification(notification.id, event, envelope)
                 if len(page) < self.page_size:
                     return self.read_model.position
@@ -168,9 +180,11 @@ class ServiceApplication(Application[UUID]):
         after = 0
         while True:
             page = self.notifications(after, self.page_size)
-            self.envelope_mapper.prefetch(page)
+            personal = self.read_model_reads_personal
+            if personal:
+                self.envelope_mapper.prefetch(page)
             for notification in page:
-                event, envelope = self.envelope_mapper.decode(notification)
+                event, envelope = self.envelope_mapper.decode(notification, personal)
                 model.apply_notification(notification.id, event, envelope)
                 after = notification.id
             if len(page) < self.page_size:
@@ -209,6 +223,15 @@ class ServiceApplication(Application[UUID]):
         with self._catch_up_lock:
             self.catch_up()
             return read(self.read_model)
+
+
+def holds_personal_data(aggregate_class: type) -> bool:
+    """True if any of the aggregate's event classes declares personal fields
+    (its state then holds them decrypted: never snapshot it)."""
+    return any(
+        isinstance(member, type) and getattr(member, "personal_fields", ())
+        for member in vars(aggregate_class).values()
+    )
 
 
 def jsonable(document: Any) -> Any:

@@ -183,6 +183,8 @@ def _subject(cls: type, originator_id: Any, state: dict[str, Any]) -> str:
     participant named in one of its (clear) fields, or else its aggregate."""
     field = getattr(cls, "personal_subject_field", "")
     if field:
+        if field in personal_fields(cls):
+            raise TypeError(f"{cls.__qualname__}: the subject field {field!r} cannot be sealed")
         return str(state[field])
     return str(getattr(cls, "personal_subject", "") or originator_id)
 

@@ -72,13 +72,6 @@ MENTEE_ANSWERS = fpb.Answers(ratings=MENTEE_RATINGS, practices=[MENTEE_PRACTICE]
 MENTOR_ANSWERS = fpb.Answers(ratings=MENTOR_RATINGS, note=MENTOR_NOTE)
 #: All a FeedbackRequested may say: ids and a due time.
 REQUESTED_KEYS = {"sessionId", "mentorshipId", "programmeId", "dueAt", "menteeId", "mentorId"}
-#: The BUG this file found (see FeedbackSubmitted below).
-SUBMITTED_BUG = (
-    "BUG services/feedback: integration._submitted reads e.session_id but the domain "
-    "event SessionFeedback.Submitted (domain/session.py) has no session_id field, so the "
-    "relay fails on it for ever ('Submitted' object has no attribute 'session_id') and, "
-    "stuck on that notification, publishes no later feedback event either"
-)
 
 
 @dataclass
@@ -484,7 +477,6 @@ def _with_time(answers: fpb.Answers, submitted_at: str) -> fpb.Answers:
     return copy
 
 
-@pytest.mark.xfail(strict=True, reason=SUBMITTED_BUG)
 async def test_feedback_submitted_reaches_the_stream_once_with_ratings_only(
     tmp_path: Path, nats_server: LocalNatsServer
 ) -> None:

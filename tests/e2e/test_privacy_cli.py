@@ -36,6 +36,7 @@ EMPLOYEE_ID = "QUIXEMP-42"
 TRAINING: dict[str, ServiceProcess] = {}  # enrolment address -> its training process
 MATCHING: dict[str, ServiceProcess] = {}  # enrolment address -> its matching process
 SCHEDULING: dict[str, ServiceProcess] = {}  # enrolment address -> its scheduling process
+FEEDBACK: dict[str, ServiceProcess] = {}  # enrolment address -> its feedback process
 
 
 def cli(service: ServiceProcess, *args: str) -> subprocess.CompletedProcess[str]:
@@ -45,6 +46,7 @@ def cli(service: ServiceProcess, *args: str) -> subprocess.CompletedProcess[str]
         "REVMENTOR_TRAINING_ADDR": TRAINING[service.address].address,
         "REVMENTOR_MATCHING_ADDR": MATCHING[service.address].address,
         "REVMENTOR_SCHEDULING_ADDR": SCHEDULING[service.address].address,
+        "REVMENTOR_FEEDBACK_ADDR": FEEDBACK[service.address].address,
         "REVMENTOR_TOKEN": service.issuer.token("admin", sub="dpo@example"),
     }
     return subprocess.run(
@@ -104,6 +106,14 @@ async def test_export_then_erase_leaves_nothing_readable(
         issuer=service.issuer,
     ).start()
     SCHEDULING[service.address] = scheduling
+    feedback = ServiceProcess(
+        "feedback",
+        tmp_path / "var",
+        nats_server.url,
+        {"REVMENTOR_ENROLMENT_ADDR": service.address},
+        issuer=service.issuer,
+    ).start()
+    FEEDBACK[service.address] = feedback
     async with service.channel() as channel:
         stub = pb_grpc.EnrolmentServiceStub(channel)
         programme = await stub.CreateProgramme(
@@ -138,20 +148,34 @@ async def test_export_then_erase_leaves_nothing_readable(
 
     before = tmp_path / "export-before.json"
 
-    async def training_has_the_record() -> bool:
+    async def training_and_feedback_have_the_record() -> bool:
         result = cli(service, "participant", "export", pid, "--output", str(before))
         assert result.returncode == 0, result.stderr
-        return "history" in json.loads(before.read_text())["services"]["training"]
+        services = json.loads(before.read_text())["services"]
+        return "history" in services["training"] and "programmes" in services["feedback"]
 
-    await eventually(training_has_the_record, what="training's record in the export")
+    await eventually(
+        training_and_feedback_have_the_record, what="training's and feedback's records"
+    )
     assert stat.S_IMODE(before.stat().st_mode) == 0o600
     parts = json.loads(before.read_text())["services"]
+    assert set(parts) == {"enrolment", "training", "matching", "scheduling", "feedback"}
     exported = parts["enrolment"]
     assert MARKERS["email"] in json.dumps(exported) and EMPLOYEE_ID in json.dumps(exported)
     assert parts["matching"] == {"held": "nothing"}  # never proposed: matching holds nothing
     assert parts["scheduling"] == {"held": "nothing"}  # never matched: no mentorship
     opened = parts["training"]["history"][0]
     assert opened["type"] == "TrainingRecord.Opened" and opened["envelope"]["causation_id"]
+    # feedback: enrolled (the funnel's record), no session, survey or pair yet
+    [funnel] = parts["feedback"]["programmes"]
+    assert (funnel["programme_id"], funnel["role"], funnel["certified"]) == (
+        programme.programme_id,
+        "mentee",
+        False,
+    )
+    assert funnel["enrolled_at"]
+    assert (parts["feedback"]["session_feedback"], parts["feedback"]["surveys"]) == ([], [])
+    assert parts["feedback"]["pairs"] == []
 
     result = cli(service, "participant", "erase", pid, "--reason", "GDPR request 2027-0042")
     assert result.returncode == 0, result.stderr
@@ -170,6 +194,7 @@ async def test_export_then_erase_leaves_nothing_readable(
     assert training.stop() == 0, training.log()[-2000:]
     assert matching.stop() == 0, matching.log()[-2000:]
     assert scheduling.stop() == 0, scheduling.log()[-2000:]
+    assert feedback.stop() == 0, feedback.log()[-2000:]
     assert service.stop() == 0, service.log()[-2000:]
     await asyncio.sleep(0)  # (files are closed: the process has exited)
     needles = [v.encode() for v in [*MARKERS.values(), EMPLOYEE_ID]]

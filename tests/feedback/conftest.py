@@ -241,6 +241,16 @@ class Upstream:
         self.send(event)
         return str(event.data["sessionId"])
 
+    def no_show(self, pair: Pair, session_id: str) -> ReceivedEvent:
+        """A held session the manager settled as a no-show after a dispute."""
+        return received(
+            "scheduling",
+            "SessionNoShow",
+            sessionId=session_id,
+            mentorshipId=pair.mentorship_id,
+            programmeId=pair.programme_id,
+        )
+
     def stalled(self, pair: Pair) -> ReceivedEvent:
         return received(
             "scheduling",

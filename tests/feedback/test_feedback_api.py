@@ -14,8 +14,11 @@ on arrive through its subscriptions (``upstream``).
   answers (PERMISSION_DENIED); auditors read reports, not pairs at risk.
 - An admin's export of a participant withholds the member's own words; the
   participant's own export has them.
-- Bad input is INVALID_ARGUMENT naming each field, never INTERNAL, and writes
-  nothing.
+- Ratings are final once both answered (FAILED_PRECONDITION); a no-show
+  session and an erased member record nothing (FAILED_PRECONDITION).
+- Below 5 the smallest reportable group is an administrator's to set.
+- Bad input is INVALID_ARGUMENT naming each field by its request path, never
+  INTERNAL, and writes nothing.
 """
 
 from __future__ import annotations
@@ -50,6 +53,8 @@ CATALOGUE = ["generative-ai", "social-media", "data-literacy"]
 MENTEE_NOTE = "I am afraid of looking slow in front of my team"
 MENTOR_NOTE = "I talked too much; next time let him drive"
 PRACTICE = "summarise meeting notes with an assistant"
+#: Where SubmitFeedback's ratings sit in the request (violations name request paths).
+RATINGS = "answers.ratings."
 
 
 def answers(
@@ -130,6 +135,28 @@ async def test_policy(
     )
     assert (changed.feedback_window_days, changed.min_group_size) == (7, 8), "unset: kept"
     assert changed.version == policy.version + 1
+    # below 5 is an administrator's call: the manager reads the report it protects
+    for size in (3, 4):
+        [(_, why)] = await invalid(
+            app,
+            stub.SetFeedbackPolicy,
+            pb.SetFeedbackPolicyRequest(programme_id=programme_id, min_group_size=size),
+            ["min_group_size"],
+            metadata=manager,
+        )
+        assert why == "below 5 only an administrator may set it"
+    floor = await stub.SetFeedbackPolicy(
+        pb.SetFeedbackPolicyRequest(programme_id=programme_id, min_group_size=5), metadata=manager
+    )
+    assert floor.min_group_size == 5
+    lowered = await stub.SetFeedbackPolicy(
+        pb.SetFeedbackPolicyRequest(programme_id=programme_id, min_group_size=3)
+    )
+    assert lowered.min_group_size == 3 and lowered.version == floor.version + 1, "an admin may"
+    raised = await stub.SetFeedbackPolicy(
+        pb.SetFeedbackPolicyRequest(programme_id=programme_id, min_group_size=8), metadata=manager
+    )
+    assert raised.min_group_size == 8, "raising it again is the manager's"
     await invalid(
         app,
         stub.SetFeedbackPolicy,
@@ -316,12 +343,21 @@ async def test_members_give_and_read_feedback_as_themselves_only(
     assert (seen.other.usefulness, seen.other.pedagogy) == (5, 2)
     assert not seen.other.HasField("confidence")
     assert words_in(seen) == {MENTEE_NOTE, PRACTICE}
-    # an edit before the due time; after it, FAILED_PRECONDITION
-    edited = await stub.SubmitFeedback(
+    # both answered and saw each other's ratings: those are final, the words are not
+    final = await refused(
+        app,
+        Code.FAILED_PRECONDITION,
+        stub.SubmitFeedback,
         submit(sid, mentee, mentee_answers(4, note=MENTEE_NOTE), expected_version=seen.version),
         metadata=as_mentee,
     )
-    assert edited.own.ratings.usefulness == 4 and edited.version == seen.version + 1
+    assert "the ratings are final" in (final.details() or "")
+    # an edit before the due time; after it, FAILED_PRECONDITION
+    edited = await stub.SubmitFeedback(
+        submit(sid, mentee, mentee_answers(3, note=MENTEE_NOTE), expected_version=seen.version),
+        metadata=as_mentee,
+    )
+    assert edited.own.ratings.usefulness == 3 and edited.version == seen.version + 1
     assert list(edited.own.practices) == [], "an edit replaces the answers"
     await refused(
         app,
@@ -340,7 +376,7 @@ async def test_members_give_and_read_feedback_as_themselves_only(
     )
     assert "closed at" in (late.details() or "")
     closed = await stub.GetSessionFeedback(view(sid, mentor), metadata=as_mentor)
-    assert closed.closed and closed.other.usefulness == 4
+    assert closed.closed and closed.other.usefulness == 3
 
     # surveys: their own, answered once
     surveys = await stub.ListSurveys(
@@ -470,6 +506,55 @@ async def test_an_erased_member_finds_nothing_and_the_other_keeps_their_words(
     assert at_risk.total_size == 0, "(2 + 4) / 2 is above 2"
 
 
+async def test_no_show_sessions_and_erased_members_record_nothing(
+    stub: Stub,
+    feedback_app: FeedbackApplication,
+    upstream: Any,
+    issuer: DevIssuer,
+    people: dict[str, str],
+) -> None:
+    """FAILED_PRECONDITION (never INTERNAL): a session settled as a no-show; a
+    member feedback has erased while enrolment still answers for them (an
+    ownership answer cached in another replica, say)."""
+    app = feedback_app
+    programme_id = upstream.programme(CATALOGUE, programme_id=people["programme"])
+    mentor, mentee = people["E-1"], people["E-2"]
+    pair = upstream.pair(programme_id, mentee, mentor)
+    noshow, held = upstream.hold(pair), upstream.hold(pair)
+    as_mentor = issuer.metadata("mentor", sub="u-1", employee_id="E-1")
+    as_mentee = issuer.metadata("mentee", sub="u-2", employee_id="E-2")
+    assert upstream.send(upstream.no_show(pair, noshow))
+    listed = await stub.ListFeedbackRequests(
+        pb.ListFeedbackRequestsRequest(participant_id=mentor), metadata=as_mentor
+    )
+    assert [r.session_id for r in listed.requests] == [held]
+    voided = await refused(
+        app,
+        Code.FAILED_PRECONDITION,
+        stub.SubmitFeedback,
+        submit(noshow, mentor, mentor_answers()),
+        metadata=as_mentor,
+    )
+    assert "no-show" in (voided.details() or "")
+
+    assert upstream.send(upstream.erased(mentee, programme_id))
+    for method, request in (
+        (stub.SubmitFeedback, submit(held, mentee, mentee_answers(2, note=MENTEE_NOTE))),
+        (
+            stub.SubmitSurvey,
+            pb.SubmitSurveyRequest(
+                survey_id=upstream.survey_id(mentee, "baseline"), answers=mentee_survey()
+            ),
+        ),
+    ):
+        erased = await refused(app, Code.FAILED_PRECONDITION, method, request, metadata=as_mentee)
+        assert f"participant {mentee} was erased" in (erased.details() or "")
+    answered = await stub.SubmitFeedback(
+        submit(held, mentor, mentor_answers(4, note=MENTOR_NOTE)), metadata=as_mentor
+    )
+    assert list(answered.answered) == ["mentor"]
+
+
 # -- managers, auditors, services: aggregates only ------------------------------------------------
 async def test_managers_see_aggregates_only_and_auditors_no_pairs(
     stub: Stub, feedback_app: FeedbackApplication, upstream: Any, issuer: DevIssuer
@@ -480,6 +565,9 @@ async def test_managers_see_aggregates_only_and_auditors_no_pairs(
     sessions = [upstream.hold(pair) for pair in pairs]
     for pair, sid in zip(pairs[:2], sessions, strict=False):
         app.submit_feedback(sid, pair.mentee_id, SessionAnswers(1, confidence=2, note=MENTEE_NOTE))
+        app.submit_feedback(sid, pair.mentor_id, SessionAnswers(2, pedagogy=3, note=MENTOR_NOTE))
+    # the third pair's mentee alone: not judged while the mentor has not answered
+    app.submit_feedback(sessions[2], pairs[2].mentee_id, SessionAnswers(1, confidence=1))
     there = upstream.pair(elsewhere)
     upstream.send(upstream.stalled(there))
     survey_id = upstream.survey_id(pairs[0].mentee_id, "baseline")
@@ -576,7 +664,9 @@ async def test_an_admins_export_withholds_the_members_words(
     stub: Stub, feedback_app: FeedbackApplication, upstream: Any
 ) -> None:
     app = feedback_app
-    pair = upstream.pair(upstream.programme(CATALOGUE))
+    programme_id = upstream.programme(CATALOGUE)
+    mentee_id = upstream.enrol(programme_id, "mentee", at="2027-01-20T09:00:00Z")
+    pair = upstream.pair(programme_id, mentee_id)
     sid = upstream.hold(pair)
     app.submit_feedback(
         sid, pair.mentee_id, SessionAnswers(3, ("social-media",), (PRACTICE,), 4, note=MENTEE_NOTE)
@@ -586,6 +676,7 @@ async def test_an_admins_export_withholds_the_members_words(
         upstream.survey_id(pair.mentee_id, "baseline"),
         SurveyAnswers(3, 7, {topic: 1 for topic in CATALOGUE}),
     )
+    assert upstream.send(upstream.stalled(pair))
     exported = await stub.ExportParticipantData(
         pb.ExportParticipantDataRequest(participant_id=pair.mentee_id)
     )
@@ -604,6 +695,24 @@ async def test_an_admins_export_withholds_the_members_words(
         assert words not in exported.document_json
     [survey] = document["surveys"]
     assert survey["history"][-1]["state"]["answers"]["recommend"] == 7
+    # their funnel record and their pairs, with what was recorded about them
+    assert document["programmes"] == [
+        {
+            "programme_id": programme_id,
+            "role": "mentee",
+            "enrolled_at": "2027-01-20T09:00:00Z",
+            "certified": False,
+        }
+    ]
+    [exported_pair] = document["pairs"]
+    assert (exported_pair["mentorship_id"], exported_pair["match_id"]) == (
+        pair.mentorship_id,
+        pair.match_id,
+    )
+    assert (exported_pair["codes"], exported_pair["reasons"]) == (
+        ["stalled"],
+        ["no session held for the programme's stall period"],
+    )
     # the application's own export (what the participant receives) keeps them
     own = app.export_participant(pair.mentee_id)
     assert own["session_feedback"][0]["own"]["note"] == MENTEE_NOTE
@@ -614,6 +723,14 @@ async def test_an_admins_export_withholds_the_members_words(
         stub.ExportParticipantData,
         pb.ExportParticipantDataRequest(participant_id=str(uuid4())),
     )
+    # enrolled and nothing more: an export, not NOT_FOUND
+    newcomer = upstream.enrol(programme_id, "mentor", at="2027-01-21T09:00:00Z")
+    theirs = await stub.ExportParticipantData(
+        pb.ExportParticipantDataRequest(participant_id=newcomer)
+    )
+    newcomer_document = json.loads(theirs.document_json)
+    assert [p["role"] for p in newcomer_document["programmes"]] == ["mentor"]
+    assert newcomer_document["session_feedback"] == newcomer_document["pairs"] == []
 
 
 # -- the report over the wire ---------------------------------------------------------------------
@@ -708,32 +825,35 @@ async def test_bad_input_names_each_field_and_writes_nothing(
     survey_id = upstream.survey_id(mentee, "baseline")
 
     for request, fields in (
-        (submit(sid, mentee, mentee_answers(0)), ["usefulness"]),
-        (submit(sid, mentee, mentee_answers(6)), ["usefulness"]),
-        (submit(sid, mentee, mentee_answers(topics=("knitting",))), ["topics[0]"]),
+        (submit(sid, mentee, mentee_answers(0)), [f"{RATINGS}usefulness"]),
+        (submit(sid, mentee, mentee_answers(6)), [f"{RATINGS}usefulness"]),
+        (submit(sid, mentee, mentee_answers(topics=("knitting",))), [f"{RATINGS}topics[0]"]),
         (
             submit(sid, mentee, mentee_answers(topics=("social-media", "social-media"))),
-            ["topics"],
+            [f"{RATINGS}topics"],
         ),
-        (submit(sid, mentee, mentee_answers(pedagogy=4)), ["pedagogy"]),
-        (submit(sid, mentee, answers(4)), ["confidence"]),
-        (submit(sid, mentee, mentee_answers(confidence=0)), ["confidence"]),
-        (submit(sid, mentee, mentee_answers(practices=(" ",))), ["practices[0]"]),
-        (submit(sid, mentee, mentee_answers(practices=("x",) * 11)), ["practices"]),
-        (submit(sid, mentee, mentee_answers(note="x" * 2001)), ["note"]),
-        (submit(sid, mentee, mentee_answers(note="bell\x07")), ["note"]),
-        (submit(sid, mentee, pb.Answers()), ["usefulness", "confidence"]),
+        (submit(sid, mentee, mentee_answers(pedagogy=4)), [f"{RATINGS}pedagogy"]),
+        (submit(sid, mentee, answers(4)), [f"{RATINGS}confidence"]),
+        (submit(sid, mentee, mentee_answers(confidence=0)), [f"{RATINGS}confidence"]),
+        (submit(sid, mentee, mentee_answers(practices=(" ",))), ["answers.practices[0]"]),
+        (submit(sid, mentee, mentee_answers(practices=("x",) * 11)), ["answers.practices"]),
+        (submit(sid, mentee, mentee_answers(note="x" * 2001)), ["answers.note"]),
+        (submit(sid, mentee, mentee_answers(note="bell\x07")), ["answers.note"]),
+        (
+            submit(sid, mentee, pb.Answers()),
+            [f"{RATINGS}usefulness", f"{RATINGS}confidence"],
+        ),
         (submit(sid, mentee, mentee_answers(), expected_version=-1), ["expected_version"]),
         (submit("not-a-session", mentee, mentee_answers()), ["session_id"]),
         (submit(sid, "E-2", mentee_answers()), ["participant_id"]),
     ):
         await invalid(app, stub.SubmitFeedback, request, fields, metadata=as_mentee)
     for request, fields in (
-        (submit(sid, mentor, mentor_answers(confidence=3)), ["confidence"]),
-        (submit(sid, mentor, mentor_answers(practices=(PRACTICE,))), ["practices"]),
+        (submit(sid, mentor, mentor_answers(confidence=3)), [f"{RATINGS}confidence"]),
+        (submit(sid, mentor, mentor_answers(practices=(PRACTICE,))), ["answers.practices"]),
         (
             submit(sid, mentor, answers(3, topics=("x", "y"))),
-            ["topics[0]", "topics[1]", "pedagogy"],
+            [f"{RATINGS}topics[0]", f"{RATINGS}topics[1]", f"{RATINGS}pedagogy"],
         ),
     ):
         await invalid(app, stub.SubmitFeedback, request, fields, metadata=as_mentor)
@@ -745,14 +865,20 @@ async def test_bad_input_names_each_field_and_writes_nothing(
         return pb.SubmitSurveyRequest(survey_id=survey, answers=given)
 
     for request, fields in (
-        (survey(mentee_survey(skills={"generative-ai": 3, "social-media": 3})), ["skills"]),
+        (
+            survey(mentee_survey(skills={"generative-ai": 3, "social-media": 3})),
+            ["answers.skills"],
+        ),
         (
             survey(mentee_survey(skills={**{t: 3 for t in CATALOGUE}, "knitting": 2})),
-            ["skills[knitting]"],
+            ["answers.skills[knitting]"],
         ),
-        (survey(mentee_survey(skill=9)), [f"skills[{t}]" for t in sorted(CATALOGUE)]),
-        (survey(mentee_survey(recommend=11, understanding=0)), ["understanding", "recommend"]),
-        (survey(mentee_survey(pedagogy=3)), ["pedagogy"]),
+        (survey(mentee_survey(skill=9)), [f"answers.skills[{t}]" for t in sorted(CATALOGUE)]),
+        (
+            survey(mentee_survey(recommend=11, understanding=0)),
+            ["answers.understanding", "answers.recommend"],
+        ),
+        (survey(mentee_survey(pedagogy=3)), ["answers.pedagogy"]),
         (survey(mentee_survey(), "survey-1"), ["survey_id"]),
     ):
         await invalid(app, stub.SubmitSurvey, request, fields, metadata=as_mentee)
@@ -763,7 +889,7 @@ async def test_bad_input_names_each_field_and_writes_nothing(
             pb.SurveyAnswers(understanding=3, recommend=8, skills={"generative-ai": 3}),
             upstream.survey_id(mentor, "baseline"),
         ),
-        ["coaching_confidence", "pedagogy", "skills"],
+        ["answers.coaching_confidence", "answers.pedagogy", "answers.skills"],
         metadata=as_mentor,
     )
     await invalid(

@@ -6,7 +6,9 @@ training, matching and scheduling events through its subscriptions; members'
 feedback and surveys through its commands): enrolments on known days, seven
 mentors certified (one before their enrolment arrives), eleven matches (some
 mentors take two mentees, one mentee is never matched), sessions with
-ratings (some edited, some never given), baseline and end surveys (mentors
+ratings (some edited - ratings before the other member answered, only words
+after - some never given, one session settled as a no-show that counts
+nowhere), baseline and end surveys (mentors
 with two mentees answer twice: the first baseline and the last end survey
 count), eight mentorships completed, one dissolved. A second programme's
 facts must not leak into the first's.
@@ -23,13 +25,16 @@ from __future__ import annotations
 import random
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
+import pytest
+
 from revmentor.feedback.application import FeedbackApplication
 from revmentor.feedback.domain.ratings import SessionAnswers, SurveyAnswers
+from revmentor.kernel.errors import IllegalTransition
 from revmentor.kernel.timestamps import stamp
 
 SEED = 20270201
@@ -59,6 +64,9 @@ class Story:
     baselines: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     ends: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     completed: list[Any] = field(default_factory=list)
+    #: edits that changed the ratings before the other member answered, and
+    #: ones refused after (the ratings were final)
+    edits: Counter[str] = field(default_factory=Counter)
 
 
 def rating(rng: random.Random) -> int:
@@ -98,6 +106,10 @@ def answer_survey(
     surveys.setdefault(participant, []).append(answers)
 
 
+def ratings(answers: SessionAnswers) -> tuple[Any, ...]:
+    return (answers.usefulness, answers.topics, answers.confidence, answers.pedagogy)
+
+
 def session_answers(side: str, usefulness: int, rng: random.Random) -> SessionAnswers:
     topics = tuple(rng.sample(TOPICS, rng.randint(0, 2)))
     if side == "mentee":
@@ -133,20 +145,40 @@ def generate(app: FeedbackApplication, upstream: Any, clock: Any, rng: random.Ra
             if rng.random() < 0.9:
                 answer_survey(app, upstream, clock, story, pair, "baseline", side, rng)
 
-    # sessions, feedback (some never given, some edited before the due time)
+    # sessions, feedback (some never given, some edited before the due time:
+    # once both answered, an edit may change the words but not the ratings)
     for index in MET:
         pair = story.pairs[index]
         for _ in range(rng.randint(1, 4)):
             clock.advance(days=1, hours=rng.randint(0, 5))
             sid = upstream.hold(pair)
             story.sessions[sid] = (pair.mentee_id, pair.mentor_id, clock.now)
+            answered = 0
             for side, rater in (("mentee", pair.mentee_id), ("mentor", pair.mentor_id)):
                 if rng.random() < 0.2:
                     continue
+                given: SessionAnswers | None = None
                 for _ in range(2 if rng.random() < 0.25 else 1):
-                    usefulness = rating(rng)
-                    app.submit_feedback(sid, rater, session_answers(side, usefulness, rng))
-                    story.usefulness[(sid, rater)] = usefulness
+                    answers = session_answers(side, rating(rng), rng)
+                    changed = given is not None and ratings(answers) != ratings(given)
+                    if changed and answered == 2:
+                        with pytest.raises(IllegalTransition, match="ratings are final"):
+                            app.submit_feedback(sid, rater, answers)
+                        story.edits["refused"] += 1
+                        answers = replace(given, note="private, said better")  # type: ignore[type-var]
+                    elif changed:
+                        story.edits["ratings"] += 1
+                    app.submit_feedback(sid, rater, answers)
+                    answered += given is None
+                    given = answers
+                    story.usefulness[(sid, rater)] = answers.usefulness
+    # a session the manager settled as a no-show: it did not take place
+    voided = next(reversed(story.sessions))
+    mentee, mentor, _ = story.sessions.pop(voided)
+    assert story.usefulness.pop((voided, mentee), None) is not None, "a rated session"
+    story.usefulness.pop((voided, mentor), None)
+    pair = next(p for p in story.pairs if p.mentee_id == mentee and p.mentor_id == mentor)
+    assert upstream.send(upstream.no_show(pair, voided))
     clock.advance(days=10)
     app.close_due_windows(clock.now)
 
@@ -336,6 +368,7 @@ def test_the_report_of_a_generated_programme_matches_figures_computed_independen
     # the seed gives groups on both sides of the thresholds tried below
     assert min(sizes.values()) >= 5, sizes
     assert sizes["mentors"] < sizes["skills"] < sizes["raters"], sizes
+    assert story.edits["ratings"] > 0 and story.edits["refused"] > 0, story.edits
 
     report = app.outcomes_report(pid)
     assert (report["programme_id"], report["generated_at"]) == (pid, clock.stamp())

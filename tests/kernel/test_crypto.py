@@ -256,3 +256,49 @@ def test_a_destroyed_key_is_overwritten_in_the_sqlite_files(tmp_path: Path, kek:
         assert stored.wrapped not in raw()
     finally:
         directory.close()
+
+
+class Thread(Aggregate):
+    """Two authors' words in one aggregate, each sealed with its author's key."""
+
+    class Opened(Aggregate.Created):
+        topic: str
+
+    @event(Opened)
+    def __init__(self, topic: str):
+        self.topic = topic
+        self.posts: dict[str, str] = {}
+
+    class Posted(Aggregate.Event):
+        personal_fields = ("text",)
+        personal_subject_field = "author"
+        author: str
+        text: str
+
+    @event(Posted)
+    def post(self, author: str, text: str) -> None:
+        self.posts[author] = text
+
+
+def test_a_subject_field_seals_each_author_with_their_own_key(app: Directory) -> None:
+    thread = Thread(topic="prompts")
+    thread.post(author="alice", text="alice's words")
+    thread.post(author="bob", text="bob's words")
+    app.save(thread)
+    stored = app.recorder.select_events(thread.id)
+    assert all(b"words" not in s.state for s in stored)
+    app.keys.destroy("alice")  # erasing one author shreds their words only
+    copy = app.repository.get(thread.id)
+    assert copy.posts == {"alice": ERASED, "bob": "bob's words"}
+    # the relay's way (no keys touched) withholds both
+    decoded = [app.envelope_mapper.decode(s, personal=False)[0] for s in stored[1:]]
+    assert {e.author: e.text for e in decoded} == {"alice": "[withheld]", "bob": "[withheld]"}
+
+
+def test_an_aggregate_with_personal_events_cannot_be_snapshotted(store: dict[str, str]) -> None:
+    class Careless(ServiceApplication):
+        name = "careless"
+        snapshotting_intervals = {Person: 10}
+
+    with pytest.raises(TypeError, match="Person has events with personal fields"):
+        Careless(env={**store, "REVMENTOR_KEK": new_kek()})

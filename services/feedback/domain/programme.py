@@ -30,9 +30,14 @@ class Policy:
 
 #: field -> (low, high): the bounds of each policy value.
 BOUNDS = {"feedback_window_days": (1, 30), "min_group_size": (3, 50)}
+#: The smallest group a programme manager may set: they read the report the
+#: suppression protects, so going lower (down to 3) is an administrator's call.
+MANAGER_MIN_GROUP = 5
 
 
-def changed_policy(current: dict[str, int], change: dict[str, int | None]) -> dict[str, int]:
+def changed_policy(
+    current: dict[str, int], change: dict[str, int | None], administrator: bool = True
+) -> dict[str, int]:
     """The validated new policy; every violation names the field."""
     v = Violations()
     new = dict(current)
@@ -40,8 +45,12 @@ def changed_policy(current: dict[str, int], change: dict[str, int | None]) -> di
         if value is None:
             continue
         low, high = BOUNDS[name]
-        if v.check(low <= value <= high, name, f"must be {low}-{high}"):
-            new[name] = int(value)
+        if not v.check(low <= value <= high, name, f"must be {low}-{high}"):
+            continue
+        if name == "min_group_size" and not administrator and value < MANAGER_MIN_GROUP:
+            v.check(False, name, f"below {MANAGER_MIN_GROUP} only an administrator may set it")
+            continue
+        new[name] = int(value)
     v.raise_if_any()
     return new
 

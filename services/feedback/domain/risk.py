@@ -1,7 +1,8 @@
 """When a pair is at risk, and why - each rule with its own reason code.
 
 low_usefulness    average usefulness <= 2 over the pair's recent sessions
-                  (the last RECENT sessions with any feedback)
+                  (the last RECENT sessions with feedback both members can
+                  see: both answered or the window closed)
 stalled           scheduling flagged the mentorship as stalled
 feedback_missing  a member gave no feedback for two closed sessions in a row
 """
@@ -28,21 +29,26 @@ class SessionRecord:
     missing: tuple[str, ...] = ()
     closed: bool = False
 
+    @property
+    def revealed(self) -> bool:
+        """Both answered or the window closed: only then may ratings be judged,
+        or a manager would learn one member's rating before the other answered."""
+        return self.closed or len(self.usefulness) >= 2
+
 
 def reasons(sessions: Sequence[SessionRecord], stalled: bool) -> list[tuple[str, str]]:
     """(code, sentence) for every rule the pair currently breaks, each code once."""
     found = []
-    rated = [s for s in sessions if s.usefulness][-RECENT:]
-    if rated:
-        average = fmean(u for s in rated for u in s.usefulness)
-        if average <= LOW:
-            found.append(
-                (
-                    LOW_USEFULNESS,
-                    f"average usefulness {average:.1f} over the last {len(rated)} "
-                    f"session(s) with feedback (at or below {LOW:g})",
-                )
+    rated = [s for s in sessions if s.usefulness and s.revealed][-RECENT:]
+    if rated and fmean(u for s in rated for u in s.usefulness) <= LOW:
+        # no figure in the sentence: over one session it could be one member's rating
+        found.append(
+            (
+                LOW_USEFULNESS,
+                f"average usefulness at or below {LOW:g} of 5 over the last {len(rated)} "
+                "session(s) with feedback",
             )
+        )
     if stalled:
         found.append((STALLED, "no session held for the programme's stall period"))
     closed = [s for s in sessions if s.closed][-2:]

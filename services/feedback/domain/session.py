@@ -20,6 +20,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from revmentor.feedback.domain.ratings import MENTEE, MENTOR, SessionAnswers
+from revmentor.kernel.envelope import ERASED
 from revmentor.kernel.errors import FieldViolation, IllegalTransition, ValidationFailed
 
 
@@ -62,6 +63,7 @@ class SessionFeedback(Aggregate):
         #: side -> answers as a dict (see SessionAnswers), with "submitted_at"
         self.answers: dict[str, dict[str, Any]] = {}
         self.closed = False
+        self.voided = False
         self.missing: list[str] = []
 
     # -- reading ---------------------------------------------------------------------
@@ -75,11 +77,12 @@ class SessionFeedback(Aggregate):
         )
 
     def window_open(self, now: str) -> bool:
-        return not self.closed and now < self.due_at
+        return not self.closed and not self.voided and now < self.due_at
 
     def revealed(self, now: str) -> bool:
-        """Each member sees the other's ratings once both answered or the window closed."""
-        return len(self.answers) == 2 or not self.window_open(now)
+        """Each member sees the other's ratings once both answered or the window
+        closed (its due time passed); a voided session reveals nothing early."""
+        return len(self.answers) == 2 or self.closed or now >= self.due_at
 
     def view_for(self, participant_id: str, now: str) -> dict[str, Any]:
         """What a member may see: their own answers whole, the other's ratings
@@ -103,6 +106,7 @@ class SessionFeedback(Aggregate):
         #: shreds their words only, never the other member's
         personal_fields = ("practices", "note")
         personal_subject_field = "participant_id"
+        session_id: str
         programme_id: UUID
         mentorship_id: str
         participant_id: str
@@ -119,17 +123,32 @@ class SessionFeedback(Aggregate):
     def submit(
         self, participant_id: str, answers: SessionAnswers, catalogue: list[str], now: str
     ) -> None:
-        """Record (or, before the due time, edit) a member's feedback."""
+        """Record (or, before the due time, edit) a member's feedback.
+
+        Once both have answered each sees the other's ratings, so from then on
+        an edit may change the member's own words (practices, note) but not
+        their ratings: rating blind is the point of the reveal."""
         side = self.side_of(participant_id)
         answers.check(side, catalogue)
+        if self.voided:
+            raise IllegalTransition(
+                f"session {self.session_id} was recorded as a no-show: no feedback is asked"
+            )
         if not self.window_open(now):
             raise IllegalTransition(
                 f"the feedback window for session {self.session_id} closed at {self.due_at}"
+            )
+        mine = self.answers.get(side)
+        if mine is not None and len(self.answers) == 2 and _ratings_changed(mine, answers):
+            raise IllegalTransition(
+                "both members have answered and seen each other's ratings: the ratings "
+                "are final; only practices and the note can still be edited"
             )
         fields = asdict(answers)
         fields["topics"] = list(answers.topics)
         fields["practices"] = list(answers.practices)
         self._submit(
+            session_id=self.session_id,
             programme_id=self.programme_id,
             mentorship_id=self.mentorship_id,
             participant_id=participant_id,
@@ -142,6 +161,7 @@ class SessionFeedback(Aggregate):
     @event(Submitted)
     def _submit(
         self,
+        session_id: str,
         programme_id: UUID,
         mentorship_id: str,
         participant_id: str,
@@ -166,6 +186,7 @@ class SessionFeedback(Aggregate):
         }
 
     class Closed(Aggregate.Event):
+        session_id: str
         programme_id: UUID
         mentorship_id: str
         missing: list[str]
@@ -173,10 +194,11 @@ class SessionFeedback(Aggregate):
 
     def close(self, now: str) -> bool:
         """Close the window once the due time has passed; once only."""
-        if self.closed or now < self.due_at:
+        if self.closed or self.voided or now < self.due_at:
             return False
         missing = [side for side in (MENTEE, MENTOR) if side not in self.answers]
         self._close(
+            session_id=self.session_id,
             programme_id=self.programme_id,
             mentorship_id=self.mentorship_id,
             missing=missing,
@@ -185,12 +207,68 @@ class SessionFeedback(Aggregate):
         return True
 
     @event(Closed)
-    def _close(self, programme_id: UUID, mentorship_id: str, missing: list[str], at: str) -> None:
+    def _close(
+        self, session_id: str, programme_id: UUID, mentorship_id: str, missing: list[str], at: str
+    ) -> None:
         self.closed = True
         self.missing = missing
 
+    class Voided(Aggregate.Event):
+        """The manager settled a disputed session as a no-show: it did not take
+        place, so nobody is asked about it and it counts nowhere."""
+
+        session_id: str
+        programme_id: UUID
+        mentorship_id: str
+        at: str
+
+    def void(self, now: str) -> bool:
+        if self.voided:
+            return False
+        self._void(
+            session_id=self.session_id,
+            programme_id=self.programme_id,
+            mentorship_id=self.mentorship_id,
+            at=now,
+        )
+        return True
+
+    @event(Voided)
+    def _void(self, session_id: str, programme_id: UUID, mentorship_id: str, at: str) -> None:
+        self.voided = True
+
+    class WordsErased(Aggregate.Event):
+        """A member was erased: their practices and note are blanked in every
+        view and every replica at once (the destroyed key alone would leave a
+        replica's cached key reading them for a while)."""
+
+        participant_id: str
+        side: str
+
+    def erase_words(self, participant_id: str) -> bool:
+        side = self.side_of(participant_id)
+        if side not in self.answers or self.answers[side].get("note") == ERASED_TEXT:
+            return False
+        self._erase_words(participant_id=participant_id, side=side)
+        return True
+
+    @event(WordsErased)
+    def _erase_words(self, participant_id: str, side: str) -> None:
+        self.answers[side].update(practices=ERASED_TEXT, note=ERASED_TEXT)
+
 
 _RATING_KEYS = ("usefulness", "topics", "confidence", "pedagogy", "submitted_at")
+#: What an erased member's words read as (the kernel's marker for shredded fields).
+ERASED_TEXT = ERASED
+
+
+def _ratings_changed(mine: dict[str, Any], answers: SessionAnswers) -> bool:
+    return (
+        mine["usefulness"] != answers.usefulness
+        or sorted(mine["topics"]) != sorted(answers.topics)
+        or mine.get("confidence") != answers.confidence
+        or mine.get("pedagogy") != answers.pedagogy
+    )
 
 
 def _ratings_of(answers: dict[str, Any]) -> dict[str, Any]:
