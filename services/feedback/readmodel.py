@@ -35,6 +35,8 @@ class FeedbackReadModel(ReadModel):
         self.participation_of_key: dict[str, tuple[str, str]] = {}
         self.session_of_key: dict[str, str] = {}
         self.pair_of_key: dict[str, str] = {}
+        #: sessions whose window is neither closed nor voided (the closing job's scan)
+        self.open_sessions: set[str] = set()
 
     def apply(self, event: Any, envelope: dict[str, Any]) -> None:
         handler = _HANDLERS.get(type(event).__qualname__)
@@ -90,6 +92,7 @@ class FeedbackReadModel(ReadModel):
             "version": e.originator_version,
         }
         self.session_of_key[str(e.originator_id)] = e.session_id
+        self.open_sessions.add(e.session_id)
         self._programme(programme_id)["sessions"].append(e.session_id)
         for pid in (e.mentee_id, e.mentor_id):
             self._index(pid, "sessions", e.session_id)
@@ -105,9 +108,11 @@ class FeedbackReadModel(ReadModel):
 
     def _closed(self, e: Any) -> None:
         self._session(e).update(closed=True, missing=list(e.missing))
+        self.open_sessions.discard(e.session_id)
 
     def _voided(self, e: Any) -> None:
         self._session(e)["voided"] = True
+        self.open_sessions.discard(e.session_id)
 
     # -- surveys ------------------------------------------------------------------------
     def _survey_requested(self, e: Any) -> None:
@@ -190,11 +195,7 @@ class FeedbackReadModel(ReadModel):
 
     def due_to_close(self, now: str) -> list[str]:
         """Sessions whose feedback window has passed but is not recorded closed."""
-        return sorted(
-            s["session_id"]
-            for s in self.sessions.values()
-            if not s["closed"] and not s["voided"] and s["due_at"] <= now
-        )
+        return sorted(sid for sid in self.open_sessions if self.sessions[sid]["due_at"] <= now)
 
     def pairs_at_risk(self, programme_id: str) -> list[dict[str, Any]]:
         ids = self.programmes.get(programme_id, {}).get("pairs", [])
