@@ -45,6 +45,17 @@ def _submitted(e: Any) -> IntegrationEvent:
     return IntegrationEvent("FeedbackSubmitted", programme_id, message)
 
 
+def _withdrawn(e: Any) -> IntegrationEvent:
+    programme_id = str(e.programme_id)
+    message = pb.FeedbackWithdrawn(
+        session_id=e.session_id,
+        mentorship_id=e.mentorship_id,
+        programme_id=programme_id,
+        reason="no_show",
+    )
+    return IntegrationEvent("FeedbackWithdrawn", programme_id, message)
+
+
 def _survey_requested(e: Any) -> IntegrationEvent:
     programme_id = str(e.programme_id)
     message = pb.SurveyRequested(
@@ -93,6 +104,7 @@ def _cleared(e: Any) -> IntegrationEvent:
 TRANSLATIONS: dict[str, Callable[[Any], IntegrationEvent | None]] = {
     "SessionFeedback.Requested": _requested,
     "SessionFeedback.Submitted": _submitted,
+    "SessionFeedback.Voided": _withdrawn,
     "Survey.Requested": _survey_requested,
     "Survey.Completed": _survey_completed,
     "Pair.FlaggedAtRisk": _flagged,

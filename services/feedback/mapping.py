@@ -127,6 +127,7 @@ def session_feedback_message(
         other=ratings_message(view["other"]),
         answered=answered,
         version=record.version,
+        voided=record.voided,
     )
 
 

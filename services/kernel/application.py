@@ -230,7 +230,7 @@ def holds_personal_data(aggregate_class: type) -> bool:
     (its state then holds them decrypted: never snapshot it)."""
     return any(
         isinstance(member, type) and getattr(member, "personal_fields", ())
-        for member in vars(aggregate_class).values()
+        for member in (getattr(aggregate_class, name) for name in dir(aggregate_class))
     )
 
 

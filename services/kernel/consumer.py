@@ -69,6 +69,8 @@ CONSUMER_HEADER = "x-revmentor-consumer"
 SUBJECT_HEADER = "x-revmentor-subject"
 STREAM_SEQUENCE_HEADER = "x-revmentor-stream-sequence"
 MAX_ERROR_LENGTH = 1024
+#: How many times one delivery re-runs a handler that lost a race on an aggregate.
+CONFLICT_ATTEMPTS = 5
 
 
 def is_deterministic(error: BaseException) -> bool:
@@ -188,8 +190,21 @@ class UpstreamSubscription:
             acting_as(self.request_context(event)),
         ):
             span.set_attribute("messaging.message.id", event.id)
-            aggregates = handler(event)
-            return self.app.record_processed(self.upstream, event.sequence, *aggregates)
+            for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+                try:
+                    aggregates = handler(event)
+                    return self.app.record_processed(self.upstream, event.sequence, *aggregates)
+                except ConcurrencyConflict:
+                    # A race lost to a command or another consumer on the same
+                    # aggregate: the handler reloads and recomputes at once, so a
+                    # busy aggregate never uses up the deliveries that lead to
+                    # the dead letters (and, applied by a replica meanwhile,
+                    # it is simply done).
+                    if attempt == CONFLICT_ATTEMPTS:
+                        raise
+                    if event.sequence <= self.app.tracked_position(self.upstream):
+                        return False
+            raise AssertionError("unreachable")
 
     # -- handling one message (event loop) ----------------------------------
     async def process(self, message: NatsMessage, js: JetStreamContext) -> None:

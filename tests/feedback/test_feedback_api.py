@@ -536,6 +536,14 @@ async def test_no_show_sessions_and_erased_members_record_nothing(
         metadata=as_mentor,
     )
     assert "no-show" in (voided.details() or "")
+    view = await stub.GetSessionFeedback(
+        pb.GetSessionFeedbackRequest(session_id=noshow, participant_id=mentor), metadata=as_mentor
+    )
+    assert view.voided and view.closed and not view.revealed
+    held_view = await stub.GetSessionFeedback(
+        pb.GetSessionFeedbackRequest(session_id=held, participant_id=mentor), metadata=as_mentor
+    )
+    assert not held_view.voided
 
     assert upstream.send(upstream.erased(mentee, programme_id))
     for method, request in (
@@ -753,7 +761,9 @@ async def test_the_report_over_grpc_is_the_applications_report(
 ) -> None:
     app = feedback_app
     programme_id = upstream.programme(CATALOGUE)
-    app.set_policy(programme_id, {"min_group_size": 3, "feedback_window_days": None})
+    app.set_policy(
+        programme_id, {"min_group_size": 3, "feedback_window_days": None}, administrator=True
+    )
     pairs = []
     for n in range(4):
         mentee = upstream.enrol(programme_id, "mentee", at="2027-01-10T09:00:00Z")

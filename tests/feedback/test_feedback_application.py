@@ -659,12 +659,13 @@ def test_a_race_lost_with_an_expected_version_is_a_conflict_and_retries_are_boun
         usefulness = itertools.count(1)
         loaded = racing(
             replica,
-            lambda _: app.submit_feedback(second, pair.mentee_id, mentee(next(usefulness))),
+            lambda _: app.submit_feedback(second, pair.mentee_id, mentee(next(usefulness) % 5 + 1)),
         )
-        # the client said which version it saw: it is told, not retried for
+        # the client said which version it saw, and it is still current: a race
+        # lost on the pair alone is retried, SUBMIT_ATTEMPTS times at most
         with pytest.raises(ConcurrencyConflict):
             replica.submit_feedback(first, pair.mentor_id, mentor(), expected_version=version)
-        assert len(loaded) == 1
+        assert len(loaded) == SUBMIT_ATTEMPTS
         assert "mentor" not in app.session_feedback(first).answers
         # without one it is retried, SUBMIT_ATTEMPTS times at most
         loaded.clear()
@@ -675,8 +676,13 @@ def test_a_race_lost_with_an_expected_version_is_a_conflict_and_retries_are_boun
     finally:
         replica.close()
     edits = [e.usefulness for e in upstream.events("SessionFeedback.Submitted")]
-    assert edits == [4, 1, 2, 3, 4], "the mentee's edits of the other session all landed"
+    assert edits == [4, 2, 3, 4, 5, 1, 2], "the mentee's edits of the other session all landed"
     assert app.session_feedback(first).version == version, "nothing of the mentor's"
+    # a version the session has moved past: told at once, nothing written
+    app.submit_feedback(first, pair.mentee_id, mentee(usefulness=5))
+    with pytest.raises(ConcurrencyConflict):
+        app.submit_feedback(first, pair.mentor_id, mentor(), expected_version=version)
+    assert "mentor" not in app.session_feedback(first).answers
 
 
 # -- no-shows ---------------------------------------------------------------------------------
@@ -870,7 +876,7 @@ def test_every_upstream_event_twice_changes_nothing_the_second_time(
         "Pair.SessionRated": 2,
         "SessionFeedback.Voided": 1,
         "Pair.SessionVoided": 1,
-        "SessionFeedback.WordsErased": 1,  # the erased mentee's words in the first session
+        "SessionFeedback.WordsErased": 2,  # both the mentee's sessions, answered or not
         "Pair.FlaggedAtRisk": 3,  # low (both answered), stalled too, stall over
         "Pair.Stalled": 1,
         "Pair.RiskCleared": 1,  # on completion
@@ -1117,8 +1123,9 @@ def test_another_replica_serves_no_erased_words(
         assert upstream.send(upstream.erased(pair.mentee_id, programme_id))
         erased = upstream.events("SessionFeedback.WordsErased")
         assert sorted((e.originator_id, e.participant_id, e.side) for e in erased) == sorted(
-            (app.session_feedback(s).id, pair.mentee_id, "mentee") for s in (sid, answered)
-        ), "one per session they answered"
+            (app.session_feedback(s).id, pair.mentee_id, "mentee")
+            for s in (sid, answered, unanswered)
+        ), "one per session of theirs, answered or not (nothing more is taken from them)"
         assert app.session_feedback(sid).answers["mentee"]["note"] == ERASED
         for session in (sid, answered):
             seen = replica.session_feedback(session).answers["mentee"]
@@ -1233,6 +1240,23 @@ def test_published_events_carry_ids_and_ratings_never_text(
         "kind": "baseline",
     }, "survey answers stay here: published as aggregates only"
     assert {e[1]["participantId"] for e in events[:2]} == {pair.mentee_id, pair.mentor_id}
+
+    # a held session settled as a no-show: integrators are told to drop its ratings
+    assert upstream.send(upstream.no_show(pair, later))
+    after = published(app, skip=("SessionFeedback.Submitted",))[len(events) :]
+    assert after == [
+        ("FeedbackWithdrawn", {**ids, "sessionId": later, "reason": "no_show"}),
+        # the good session no longer counts: the poor first one flags the pair again
+        (
+            "PairFlaggedAtRisk",
+            {
+                **ids,
+                "menteeId": pair.mentee_id,
+                "mentorId": pair.mentor_id,
+                "reasons": [risk.LOW_USEFULNESS],
+            },
+        ),
+    ]
 
 
 def submitted_payloads(app: FeedbackApplication) -> list[dict[str, Any]]:

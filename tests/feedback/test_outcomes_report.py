@@ -379,7 +379,10 @@ def test_the_report_of_a_generated_programme_matches_figures_computed_independen
     version = app.programme(pid).version
     for min_group in (3, sizes["mentors"] + 1, sizes["skills"] + 1, 30):
         programme = app.set_policy(
-            pid, {"min_group_size": min_group, "feedback_window_days": None}, version
+            pid,
+            {"min_group_size": min_group, "feedback_window_days": None},
+            version,
+            administrator=True,
         )
         version = programme.version
         check_report(app.outcomes_report(pid), story, min_group)

@@ -27,7 +27,12 @@ from revmentor.events.v1.enrolment_pb2 import ParticipantEnrolled, ProgrammeCrea
 from revmentor.kernel import cloudevents
 from revmentor.kernel.application import ServiceApplication
 from revmentor.kernel.cloudevents import IntegrationEvent, ReceivedEvent
-from revmentor.kernel.consumer import SubscriptionRunner, UpstreamSubscription, run_subscriptions
+from revmentor.kernel.consumer import (
+    CONFLICT_ATTEMPTS,
+    SubscriptionRunner,
+    UpstreamSubscription,
+    run_subscriptions,
+)
 from revmentor.kernel.errors import ConcurrencyConflict, IllegalTransition
 from revmentor.kernel.natsserver import LocalNatsServer
 from revmentor.kernel.streams import DLQ_STREAM, declare_streams
@@ -241,7 +246,7 @@ async def test_transient_failures_are_retried_with_backoff_and_hold_back_later_e
 ) -> None:
     app = Downstream(env=store)
     behaviour = Behaviour(app)
-    behaviour.transient[2] = [ConcurrencyConflict("lost a race"), RuntimeError("db blip")]
+    behaviour.transient[2] = [RuntimeError("connection reset"), RuntimeError("db blip")]
     sub = subscription(app, behaviour, backoff=(0.3, 0.6))
     for position in (1, 2, 3):
         await publish(js, position)
@@ -397,3 +402,34 @@ async def test_recovers_from_a_nats_server_crash_and_applies_everything_exactly_
     assert await tracked(app) == 40
     counted = [n for n in app.notifications(0, 1000) if "Counted" in n.topic]
     assert len(counted) == 40
+
+
+def received(sequence: int, subject: str = "k1") -> ReceivedEvent:
+    return ReceivedEvent(
+        id=f"{UPSTREAM}:{sequence}",
+        source=f"/revmentor/{UPSTREAM}",
+        type=f"revmentor.{UPSTREAM}.v1.{ENROLLED}",
+        time=datetime.now(UTC).isoformat(),
+        subject=subject,
+        sequence=sequence,
+        actor="service:enrolment",
+        correlation_id="c",
+        causation_id="c",
+        traceparent="",
+        data={},
+    )
+
+
+def test_lost_races_are_rerun_in_place_not_spent_as_deliveries(store: dict[str, str]) -> None:
+    app = Downstream(env=store)
+    behaviour = Behaviour(app)
+    sub = subscription(app, behaviour)
+    behaviour.transient[1] = [ConcurrencyConflict("lost"), ConcurrencyConflict("lost again")]
+    assert sub.apply(received(1))  # one delivery: the handler ran three times
+    assert behaviour.calls == [1, 1, 1] and app.tally("k1") == [1]
+    # a race lost every time within one delivery: left to the redelivery
+    behaviour.transient[2] = [ConcurrencyConflict("busy")] * CONFLICT_ATTEMPTS
+    with pytest.raises(ConcurrencyConflict):
+        sub.apply(received(2))
+    assert behaviour.calls.count(2) == CONFLICT_ATTEMPTS and app.tally("k1") == [1]
+    assert sub.apply(received(2)) and app.tally("k1") == [1, 2]

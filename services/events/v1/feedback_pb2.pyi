@@ -23,6 +23,18 @@ class FeedbackRequested(_message.Message):
     mentor_id: str
     def __init__(self, session_id: _Optional[str] = ..., mentorship_id: _Optional[str] = ..., programme_id: _Optional[str] = ..., due_at: _Optional[str] = ..., mentee_id: _Optional[str] = ..., mentor_id: _Optional[str] = ...) -> None: ...
 
+class FeedbackWithdrawn(_message.Message):
+    __slots__ = ("session_id", "mentorship_id", "programme_id", "reason")
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    MENTORSHIP_ID_FIELD_NUMBER: _ClassVar[int]
+    PROGRAMME_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    session_id: str
+    mentorship_id: str
+    programme_id: str
+    reason: str
+    def __init__(self, session_id: _Optional[str] = ..., mentorship_id: _Optional[str] = ..., programme_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
 class FeedbackSubmitted(_message.Message):
     __slots__ = ("session_id", "mentorship_id", "programme_id", "participant_id", "side", "usefulness", "topics", "edit", "confidence", "pedagogy")
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]

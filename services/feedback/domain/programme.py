@@ -36,7 +36,7 @@ MANAGER_MIN_GROUP = 5
 
 
 def changed_policy(
-    current: dict[str, int], change: dict[str, int | None], administrator: bool = True
+    current: dict[str, int], change: dict[str, int | None], administrator: bool = False
 ) -> dict[str, int]:
     """The validated new policy; every violation names the field."""
     v = Violations()

@@ -65,6 +65,8 @@ class SessionFeedback(Aggregate):
         self.closed = False
         self.voided = False
         self.missing: list[str] = []
+        #: sides whose member was erased: their words blanked, nothing more taken
+        self.erased: list[str] = []
 
     # -- reading ---------------------------------------------------------------------
     def side_of(self, participant_id: str) -> str:
@@ -81,8 +83,11 @@ class SessionFeedback(Aggregate):
 
     def revealed(self, now: str) -> bool:
         """Each member sees the other's ratings once both answered or the window
-        closed (its due time passed); a voided session reveals nothing early."""
-        return len(self.answers) == 2 or self.closed or now >= self.due_at
+        closed (its due time passed). A voided session (a no-show) is never
+        closed: only answers both gave before it was voided are shown."""
+        if len(self.answers) == 2:
+            return True
+        return not self.voided and (self.closed or now >= self.due_at)
 
     def view_for(self, participant_id: str, now: str) -> dict[str, Any]:
         """What a member may see: their own answers whole, the other's ratings
@@ -130,6 +135,8 @@ class SessionFeedback(Aggregate):
         their ratings: rating blind is the point of the reveal."""
         side = self.side_of(participant_id)
         answers.check(side, catalogue)
+        if side in self.erased:
+            raise IllegalTransition(f"participant {participant_id} was erased: nothing is recorded")
         if self.voided:
             raise IllegalTransition(
                 f"session {self.session_id} was recorded as a no-show: no feedback is asked"
@@ -240,21 +247,25 @@ class SessionFeedback(Aggregate):
     class WordsErased(Aggregate.Event):
         """A member was erased: their practices and note are blanked in every
         view and every replica at once (the destroyed key alone would leave a
-        replica's cached key reading them for a while)."""
+        replica's cached key reading them for a while), and nothing more is
+        taken from them - recorded whether they answered or not, so a
+        submission racing the erasure loses on this aggregate's version."""
 
         participant_id: str
         side: str
 
     def erase_words(self, participant_id: str) -> bool:
         side = self.side_of(participant_id)
-        if side not in self.answers or self.answers[side].get("note") == ERASED_TEXT:
+        if side in self.erased:
             return False
         self._erase_words(participant_id=participant_id, side=side)
         return True
 
     @event(WordsErased)
     def _erase_words(self, participant_id: str, side: str) -> None:
-        self.answers[side].update(practices=ERASED_TEXT, note=ERASED_TEXT)
+        self.erased.append(side)
+        if side in self.answers:
+            self.answers[side].update(practices=ERASED_TEXT, note=ERASED_TEXT)
 
 
 _RATING_KEYS = ("usefulness", "topics", "confidence", "pedagogy", "submitted_at")

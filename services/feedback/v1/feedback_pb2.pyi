@@ -85,7 +85,7 @@ class SubmitFeedbackRequest(_message.Message):
     def __init__(self, session_id: _Optional[str] = ..., participant_id: _Optional[str] = ..., answers: _Optional[_Union[Answers, _Mapping]] = ..., expected_version: _Optional[int] = ...) -> None: ...
 
 class SessionFeedback(_message.Message):
-    __slots__ = ("session_id", "mentorship_id", "programme_id", "held_at", "due_at", "closed", "revealed", "own", "other", "answered", "version")
+    __slots__ = ("session_id", "mentorship_id", "programme_id", "held_at", "due_at", "closed", "revealed", "own", "other", "answered", "version", "voided")
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     MENTORSHIP_ID_FIELD_NUMBER: _ClassVar[int]
     PROGRAMME_ID_FIELD_NUMBER: _ClassVar[int]
@@ -97,6 +97,7 @@ class SessionFeedback(_message.Message):
     OTHER_FIELD_NUMBER: _ClassVar[int]
     ANSWERED_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
+    VOIDED_FIELD_NUMBER: _ClassVar[int]
     session_id: str
     mentorship_id: str
     programme_id: str
@@ -108,7 +109,8 @@ class SessionFeedback(_message.Message):
     other: Ratings
     answered: _containers.RepeatedScalarFieldContainer[str]
     version: int
-    def __init__(self, session_id: _Optional[str] = ..., mentorship_id: _Optional[str] = ..., programme_id: _Optional[str] = ..., held_at: _Optional[str] = ..., due_at: _Optional[str] = ..., closed: _Optional[bool] = ..., revealed: _Optional[bool] = ..., own: _Optional[_Union[Answers, _Mapping]] = ..., other: _Optional[_Union[Ratings, _Mapping]] = ..., answered: _Optional[_Iterable[str]] = ..., version: _Optional[int] = ...) -> None: ...
+    voided: bool
+    def __init__(self, session_id: _Optional[str] = ..., mentorship_id: _Optional[str] = ..., programme_id: _Optional[str] = ..., held_at: _Optional[str] = ..., due_at: _Optional[str] = ..., closed: _Optional[bool] = ..., revealed: _Optional[bool] = ..., own: _Optional[_Union[Answers, _Mapping]] = ..., other: _Optional[_Union[Ratings, _Mapping]] = ..., answered: _Optional[_Iterable[str]] = ..., version: _Optional[int] = ..., voided: _Optional[bool] = ...) -> None: ...
 
 class GetSessionFeedbackRequest(_message.Message):
     __slots__ = ("session_id", "participant_id")
