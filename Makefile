@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PROTOS := $(shell find proto -name '*.proto' | sort)
 
-.PHONY: run test test-fast lint proto bench install clean
+.PHONY: run test test-fast lint proto catalogue bench install clean
 
 $(STAMP): pyproject.toml setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,10 @@ proto: $(STAMP)
 		cp $$dir/* ../../../services/$$dir/; \
 		touch ../../../services/$$dir/__init__.py ../../../services/$$(dirname $$dir)/__init__.py; \
 	done
+
+## Regenerate the integrators' event catalogue (docs/asyncapi.yaml) from the protos.
+catalogue: $(STAMP)
+	$(PY) -m revmentor.kernel.catalogue
 
 ## Benchmarks against raw baselines measured in the same run.
 bench: $(STAMP)
