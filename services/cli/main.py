@@ -9,6 +9,9 @@
     revmentor calendar PARTICIPANT_ID [--output FILE.ics] [--target HOST:PORT] [--token JWT]
     revmentor report PROGRAMME_ID [--format text|json|csv|svg|png] [--chart funnel|skills]
                      [--output FILE] [--target HOST:PORT] [--token JWT]
+    revmentor events tail [SUBJECT ...] [--since TIME | --from-seq N | --new] [--json]
+                          [--limit N] [--until-idle SECONDS] [--dlq] [--nats URL]
+                          [--user U --password P | --credentials FILE]
 
 Calls to a service carry a bearer token: ``--token``, else ``REVMENTOR_TOKEN``,
 else a short-lived admin token the tool mints from the development key that
@@ -111,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_participant_parser(commands)
     add_calendar_parser(commands)
     add_report_parser(commands)
+    add_events_parser(commands)
     enrol = commands.add_parser("enrol", help="enrolment: programmes and participants")
     enrol_commands = enrol.add_subparsers(dest="enrol_command", metavar="COMMAND", required=True)
     target_help = (
@@ -228,6 +232,27 @@ def add_report_parser(commands: Any) -> None:
     report.add_argument("--token", metavar="JWT", help=TOKEN_HELP)
 
 
+def add_events_parser(commands: Any) -> None:
+    from revmentor.cli import events
+
+    group = commands.add_parser(
+        "events", help="the integration events on NATS, as an integrator reads them"
+    )
+    actions = group.add_subparsers(dest="events_command", metavar="COMMAND", required=True)
+    tail = actions.add_parser(
+        "tail",
+        help="print the events of every stream (or SUBJECTs), then follow",
+        description=(
+            "Read the revmentor JetStream streams without creating anything on the server, "
+            "decode each message as a CloudEvent and print one line (or JSON object) per "
+            "event: each stream in its own order, the streams merged by event time."
+        ),
+        epilog=events.EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    events.add_arguments(tail)
+
+
 def add_token_parser(commands: Any) -> None:
     token = commands.add_parser(
         "token",
@@ -295,6 +320,10 @@ def dispatch(args: argparse.Namespace) -> int:
         return report.run(
             args.programme_id, args.token, args.output, args.target, args.format, args.chart
         )
+    if args.command == "events":
+        from revmentor.cli import events
+
+        return events.run(args)
     if args.command == "participant":
         from revmentor.cli import privacy
 
