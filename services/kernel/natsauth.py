@@ -38,7 +38,12 @@ from typing import Any
 
 from revmentor.kernel.cloudevents import stream_name
 from revmentor.kernel.settings import env
-from revmentor.kernel.streams import DLQ_SUBJECT_PREFIX, SERVICES
+from revmentor.kernel.streams import (
+    AUDIT_STREAM,
+    AUDIT_SUBJECT_PREFIX,
+    DLQ_SUBJECT_PREFIX,
+    SERVICES,
+)
 
 #: Which upstream streams each service consumes (DESIGN section 2).
 CONSUMES: dict[str, tuple[str, ...]] = {
@@ -94,21 +99,25 @@ def consumer_subjects(stream: str, durable: str, *, delete: bool = False) -> lis
 
 
 def service_publish(service: str, upstreams: Sequence[str]) -> list[str]:
-    """A service publishes its events and dead letters, and manages only its own stream.
+    """A service publishes its events, dead letters and audit checkpoints, and
+    manages only its own stream.
 
     It may look at every stream (the consumer checks that all streams exist)
     but never delete or purge one: that, and declaring the shared dead-letter
-    stream, is the admin's job.
+    and audit streams, is the admin's job. It reads the audit stream to find
+    its own last checkpoint.
     """
     own = stream_name(service)
     subjects = [
         f"revmentor.{service}.>",
         f"{DLQ_SUBJECT_PREFIX}.{service}.>",
+        f"{AUDIT_SUBJECT_PREFIX}.{service}",
         "$JS.API.INFO",
         "$JS.API.STREAM.INFO.*",
         f"$JS.API.STREAM.CREATE.{own}",
         f"$JS.API.STREAM.UPDATE.{own}",
         f"$JS.API.STREAM.MSG.GET.{own}",
+        f"$JS.API.STREAM.MSG.GET.{AUDIT_STREAM}",
     ]
     for upstream in upstreams:
         subjects += consumer_subjects(stream_name(upstream), durable_name(service, upstream))

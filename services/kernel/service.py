@@ -1,4 +1,5 @@
-"""Run one service process: gRPC server, outbox relay, consumers, clean stop.
+"""Run one service process: gRPC server, outbox relay, consumers, audit
+checkpoints (every ``AUDIT_CHECKPOINT_SECONDS``, default 60, 0 = off), clean stop.
 
 Every service's ``main`` is a call to :func:`run_service` with its own parts,
 so start-up and shutdown behave the same everywhere: SIGTERM reports
@@ -16,9 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from revmentor.kernel.application import ServiceApplication
+from revmentor.kernel.audit import checkpoint_job
 from revmentor.kernel.grpc_server import GrpcServer, install_shutdown_signals
 from revmentor.kernel.relay import Relay, Translator
-from revmentor.kernel.settings import ServiceSettings
+from revmentor.kernel.settings import ServiceSettings, env
 from revmentor.kernel.telemetry import setup_logging, setup_tracing
 
 log = logging.getLogger(__name__)
@@ -55,6 +57,11 @@ async def serve(
     await server.start()
     tasks = [asyncio.create_task(relay.run(stop), name="relay")]
     tasks += [asyncio.create_task(job(stop)) for job in parts.background]
+    audit_every = float(env("AUDIT_CHECKPOINT_SECONDS", "60", settings.service))  # 0: off
+    if audit_every > 0:
+        tasks.append(
+            asyncio.create_task(checkpoint_job(parts.app, settings.nats_url, audit_every)(stop))
+        )
     await stop.wait()
     log.info("%s stopping", settings.service)
     await server.stop()

@@ -1,9 +1,15 @@
 """JetStream streams, declared idempotently with explicit configuration.
 
-One stream per service (written only by that service's relay) and one
-dead-letter stream shared by all consumers. File storage, a duplicate window
-long enough to cover a relay restart, unlimited retention so integrators can
-replay a programme from its beginning.
+One stream per service (written only by that service's relay), one
+dead-letter stream shared by all consumers, and the audit stream of signed
+chain checkpoints (:mod:`revmentor.kernel.audit`). File storage, a duplicate
+window long enough to cover a relay restart, unlimited retention so
+integrators can replay a programme from its beginning.
+
+The audit stream refuses purges and message deletions (``deny_purge``,
+``deny_delete``; the server also refuses to lift either flag later) and has
+no limits. Deleting the whole stream is a different API that those flags do
+not cover: only the NATS ``admin`` user may call it (``natsauth``).
 """
 
 from __future__ import annotations
@@ -22,6 +28,9 @@ log = logging.getLogger(__name__)
 SERVICES = ("enrolment", "training", "matching", "scheduling", "feedback")
 DLQ_STREAM = "REVMENTOR_DLQ"
 DLQ_SUBJECT_PREFIX = "revmentor.dlq"
+AUDIT_STREAM = "REVMENTOR_AUDIT"
+#: ``revmentor.audit.<service>``: one subject per service, its checkpoints in order.
+AUDIT_SUBJECT_PREFIX = "revmentor.audit"
 
 
 def service_stream_config(service: str) -> StreamConfig:
@@ -50,6 +59,23 @@ def dlq_stream_config() -> StreamConfig:
     )
 
 
+def audit_stream_config() -> StreamConfig:
+    """Signed checkpoints: kept for ever, never purged, no message ever deleted."""
+    return StreamConfig(
+        name=AUDIT_STREAM,
+        description="revmentor audit: signed checkpoints of every service's event hash chain",
+        subjects=[f"{AUDIT_SUBJECT_PREFIX}.>"],
+        retention=RetentionPolicy.LIMITS,
+        storage=StorageType.FILE,
+        discard=DiscardPolicy.NEW,
+        max_age=0.0,
+        duplicate_window=float(env("NATS_DUPLICATE_WINDOW_SECONDS", "600")),
+        num_replicas=int(env("NATS_STREAM_REPLICAS", "1")),
+        deny_delete=True,
+        deny_purge=True,
+    )
+
+
 #: The settings ``ensure_stream`` manages; the server fills in the rest.
 MANAGED_FIELDS = (
     "description",
@@ -60,6 +86,8 @@ MANAGED_FIELDS = (
     "max_age",
     "duplicate_window",
     "num_replicas",
+    "deny_delete",
+    "deny_purge",
 )
 
 
@@ -92,3 +120,4 @@ async def declare_streams(js: JetStreamContext, services: tuple[str, ...] = SERV
     for service in services:
         await ensure_stream(js, service_stream_config(service))
     await ensure_stream(js, dlq_stream_config())
+    await ensure_stream(js, audit_stream_config())

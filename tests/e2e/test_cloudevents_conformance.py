@@ -60,7 +60,7 @@ from revmentor.feedback.v1 import feedback_pb2 as fpb
 from revmentor.feedback.v1 import feedback_pb2_grpc as fpb_grpc
 from revmentor.kernel.cloudevents import IntegrationEvent, encode
 from revmentor.kernel.natsserver import LocalNatsServer
-from revmentor.kernel.streams import DLQ_STREAM, SERVICES
+from revmentor.kernel.streams import AUDIT_STREAM, DLQ_STREAM, SERVICES
 from revmentor.matching.v1 import matching_pb2 as mpb
 from revmentor.matching.v1 import matching_pb2_grpc as mpb_grpc
 from revmentor.scheduling.v1 import scheduling_pb2 as spb
@@ -354,7 +354,8 @@ EXPECTED = {
 
 
 async def all_streams(url: str) -> dict[str, list[StreamMessage]]:
-    """Every REVMENTOR_* stream on the server but the DLQ, with all its messages."""
+    """Every REVMENTOR_* stream on the server but the DLQ and the audit stream
+    (signed checkpoints, not CloudEvents), with all its messages."""
     nc = await nats.connect(url)
     try:
         names = [info.config.name for info in await nc.jetstream().streams_info()]
@@ -363,7 +364,7 @@ async def all_streams(url: str) -> dict[str, list[StreamMessage]]:
     return {
         name: await read_stream(url, name)
         for name in sorted(names)
-        if name and name.startswith("REVMENTOR_") and name != DLQ_STREAM
+        if name and name.startswith("REVMENTOR_") and name not in (DLQ_STREAM, AUDIT_STREAM)
     }
 
 

@@ -38,7 +38,7 @@ from revmentor.kernel.natsserver import (
     wait_for_port,
 )
 from revmentor.kernel.relay import Relay
-from revmentor.kernel.streams import DLQ_STREAM, declare_streams
+from revmentor.kernel.streams import AUDIT_STREAM, DLQ_STREAM, declare_streams
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "deploy" / "nats" / "secure.conf"
@@ -200,7 +200,7 @@ async def test_only_the_admin_deletes_purges_or_reconfigures_streams(
     nc = await secure.connect(user, errors)
     js = nc.jetstream(timeout=API_TIMEOUT)
     own = f"REVMENTOR_{user.upper()}"
-    for stream in {own, "REVMENTOR_MATCHING", DLQ_STREAM} - {"REVMENTOR_INTEGRATOR"}:
+    for stream in {own, "REVMENTOR_MATCHING", DLQ_STREAM, AUDIT_STREAM} - {"REVMENTOR_INTEGRATOR"}:
         with pytest.raises(nats.errors.TimeoutError):
             await js.delete_stream(stream)
         with pytest.raises(nats.errors.TimeoutError):
@@ -211,7 +211,7 @@ async def test_only_the_admin_deletes_purges_or_reconfigures_streams(
     assert errors and all("permissions violation" in e.lower() for e in errors)
     admin = await secure.connect(natsauth.ADMIN)
     names = await admin.jetstream().streams_info()
-    assert len(names) == 6, "every stream is still there"
+    assert len(names) == 7, "every stream is still there"
     assert await admin.jetstream().delete_stream("REVMENTOR_MATCHING")  # the admin may
     await admin.close()
 
