@@ -5,6 +5,11 @@ only with ``--dlq``), decodes each message as a CloudEvent
 (:func:`revmentor.kernel.cloudevents.decode`) and prints one line per event,
 or one JSON object per line with ``--json``.
 
+The audit stream ``REVMENTOR_AUDIT`` holds signed hash-chain checkpoints
+(JSON, not CloudEvents; :mod:`revmentor.kernel.audit`): it is left out unless
+a subject filter names it (``revmentor.audit.>``), and then each checkpoint is
+printed as its JSON document.
+
 Messages are read with the stream's message API (``$JS.API.STREAM.MSG.GET``),
 never through a consumer: the read-only ``integrator`` user may not create
 consumers other than its own named durables, and a look at the streams should
@@ -64,7 +69,12 @@ Which events: SUBJECT filters (NATS wildcards: * one token, > the rest), default
   revmentor events tail 'revmentor.matching.v1.MatchConfirmed.*' --since 1h
   revmentor events tail 'revmentor.*.v1.*.PROGRAMME_ID' --json --until-idle 2
   revmentor events tail --dlq 'revmentor.dlq.>'            the dead letters
+  revmentor events tail 'revmentor.audit.>'                the audit checkpoints
 The dead-letter stream is left out unless --dlq is given or a SUBJECT names it.
+The audit stream (REVMENTOR_AUDIT: signed checkpoints of each service's hash
+chain, JSON rather than CloudEvents) is left out unless a SUBJECT names it
+('revmentor.audit.>', 'revmentor.audit.<service>'); each checkpoint is then
+printed as its JSON document (with --json: {"checkpoint": ..., "stream", ...}).
 
 Where to start (default: the beginning of each stream):
   --since TIME   events stored at or after TIME: 2026-03-01, 2026-03-01T09:30,
@@ -229,6 +239,11 @@ def wants_dlq(options: TailOptions) -> bool:
     return options.dlq or any(s.split(".")[1:2] == ["dlq"] for s in options.subjects)
 
 
+def wants_audit(options: TailOptions) -> bool:
+    """Only a subject naming the audit stream reads it: checkpoints are not events."""
+    return any(s.split(".")[1:2] == ["audit"] for s in options.subjects)
+
+
 # -- connecting ----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Connection:
@@ -384,7 +399,8 @@ def refused_permission(target: Connection, violations: list[str]) -> str:
 # -- reading -------------------------------------------------------------------------------
 @dataclass
 class Entry:
-    """One message read from a stream, decoded when it is a CloudEvent."""
+    """One message read from a stream, decoded when it is a CloudEvent (or, on the
+    audit stream, an audit checkpoint)."""
 
     stream: str
     stream_sequence: int
@@ -393,6 +409,7 @@ class Entry:
     headers: dict[str, str]
     event: ReceivedEvent | None
     problem: str = ""
+    checkpoint: dict[str, Any] | None = None
 
     @property
     def when(self) -> datetime:
@@ -411,10 +428,19 @@ class Entry:
 
 def to_entry(stream: str, raw: RawStreamMsg) -> Entry:
     from revmentor.kernel.cloudevents import MalformedEvent, decode
+    from revmentor.kernel.streams import AUDIT_STREAM
 
     headers = {str(k): str(v) for k, v in (raw.headers or {}).items()}
     stored = raw.time or datetime.now(UTC)
     base = (stream, int(raw.seq or 0), stored, raw.subject or "", headers)
+    if stream == AUDIT_STREAM:
+        from revmentor.kernel.audit import Checkpoint
+
+        try:
+            checkpoint = Checkpoint.from_json(raw.data or b"")
+        except ValueError as error:
+            return Entry(*base, None, str(error))
+        return Entry(*base, None, checkpoint=checkpoint.document())
     try:
         return Entry(*base, decode(headers, raw.data or b""))
     except MalformedEvent as error:
@@ -478,14 +504,18 @@ async def first_seq_at(
 
 async def open_cursors(js: JetStreamContext, options: TailOptions) -> list[Cursor]:
     """A cursor on each revmentor stream some filter overlaps, at the chosen start."""
-    from revmentor.kernel.streams import DLQ_STREAM
+    from revmentor.kernel.streams import AUDIT_STREAM, DLQ_STREAM
 
     infos = await js.streams_info()
-    include_dlq = wants_dlq(options)
+    left_out = set()
+    if not wants_dlq(options):
+        left_out.add(DLQ_STREAM)
+    if not wants_audit(options):
+        left_out.add(AUDIT_STREAM)
     cursors = []
     for info in sorted(infos, key=lambda i: i.config.name or ""):
         name = info.config.name or ""
-        if not name.startswith(STREAM_PREFIX) or (name == DLQ_STREAM and not include_dlq):
+        if not name.startswith(STREAM_PREFIX) or name in left_out:
             continue
         stream_subjects = info.config.subjects or []
         patterns = tuple(
@@ -556,11 +586,21 @@ def summary(data: dict[str, Any], width: int = SUMMARY_WIDTH) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def checkpoint_json(document: dict[str, Any]) -> str:
+    """A checkpoint's document on one line, as canonical JSON (as the service published it)."""
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
 def as_line(entry: Entry) -> str:
+    from revmentor.kernel.streams import AUDIT_STREAM
+
     event = entry.event
+    if entry.checkpoint is not None:
+        return checkpoint_json(entry.checkpoint)
     if event is None:
         stored = entry.stored.isoformat()
-        line = f"{stored}  {entry.nats_subject}  not a CloudEvent: {entry.problem}"
+        what = "not an audit checkpoint" if entry.stream == AUDIT_STREAM else "not a CloudEvent"
+        line = f"{stored}  {entry.nats_subject}  {what}: {entry.problem}"
     else:
         actor = f"actor={event.actor}" if event.actor else "actor=-"
         fields = [event.time or "-", event.type, event.subject or "-", event.id, actor]
@@ -574,7 +614,9 @@ def as_line(entry: Entry) -> str:
 def as_json(entry: Entry) -> str:
     event = entry.event
     document: dict[str, Any]
-    if event is None:
+    if entry.checkpoint is not None:
+        document = {"checkpoint": entry.checkpoint}
+    elif event is None:
         document = {"error": entry.problem}
     else:
         document = {

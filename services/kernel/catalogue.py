@@ -12,7 +12,8 @@ events, so the catalogue cannot drift from what is on the wire:
   ``(revmentor.options.v1.data_class)`` and its comments in
   ``proto/revmentor/events/v1/*.proto`` (read through ``protoc
   --include_source_info``, which the generated code does not keep);
-- subjects, CloudEvents headers, streams, retention, dead letters and the
+- subjects, CloudEvents headers, streams, retention, dead letters, the audit
+  stream (mentioned only: checkpoints are JSON, not CloudEvents) and the
   integrator user: ``kernel.cloudevents``, ``kernel.streams``,
   ``kernel.consumer`` and ``kernel.natsauth``.
 
@@ -67,9 +68,12 @@ from revmentor.kernel.natsauth import (
 )
 from revmentor.kernel.relay import EXPECTED_LAST_HEADER
 from revmentor.kernel.streams import (
+    AUDIT_STREAM,
+    AUDIT_SUBJECT_PREFIX,
     DLQ_STREAM,
     DLQ_SUBJECT_PREFIX,
     SERVICES,
+    audit_stream_config,
     dlq_stream_config,
     service_stream_config,
 )
@@ -695,6 +699,7 @@ def _info_description(
     with _default_environment(STREAM_ENVIRONMENT):
         configs = {service: service_stream_config(service) for service in events}
         dlq = dlq_stream_config()
+        audit = audit_stream_config()
     rows = "\n".join(
         f"| `{c.name}` | `{', '.join(c.subjects or [])}` | {len(events[s])} | the {s} relay |"
         for s, c in configs.items()
@@ -713,13 +718,14 @@ edit by hand.
 ## Streams
 
 Every event is a NATS JetStream message. Each service writes one stream (its
-relay is the only writer) and revmentor's consumers share one dead-letter
-stream:
+relay is the only writer), revmentor's consumers share one dead-letter
+stream, and the services' signed audit checkpoints have a stream of their own:
 
 | stream | subjects | events | written by |
 | --- | --- | --- | --- |
 {rows}
 | `{dlq.name}` | `{", ".join(dlq.subjects or [])}` | - | consumers giving up on a message |
+| `{audit.name}` | `{", ".join(audit.subjects or [])}` | - | each service's audit checkpoint job |
 
 **Retention.** Storage `{storage}`, retention `{retention}` (reading does not
 remove a message), discard `{discard}`, maximum age
@@ -777,6 +783,15 @@ original headers (minus `Nats-*`) and data plus `{consumer.ERROR_HEADER}`,
 `{consumer.DELIVERIES_HEADER}`, `{consumer.CONSUMER_HEADER}`,
 `{consumer.SUBJECT_HEADER}` and `{consumer.STREAM_SEQUENCE_HEADER}`. It is for
 operators; the events themselves stay on their stream.
+
+**Audit checkpoints.** `{AUDIT_STREAM}` (`{AUDIT_SUBJECT_PREFIX}.<service>`) holds
+no events: each message is a JSON document (not a CloudEvent), `service`,
+`position`, `hash`, `at`, `key_id`, `public_key` and an Ed25519 `signature`,
+stating that the service's hash chain over its stored events is `hash` at
+notification id `position`. The stream refuses purges and message deletions. It
+is for auditors (verification recomputes the chain) and no channel below covers
+it: whatever reads `revmentor.>` as a whole should skip subjects under
+`{AUDIT_SUBJECT_PREFIX}.` (and `{DLQ_SUBJECT_PREFIX}.`).
 
 ## Consuming
 

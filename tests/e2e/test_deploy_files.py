@@ -5,14 +5,17 @@
 - docker-compose.yml: Docker Compose v2 resolves it (``config``), and every
   revmentor service gets the environment it needs and waits for healthy
   dependencies; a service token (matching's, scheduling's) is a mounted secret,
-  never inline, and feedback (which asks with its callers' tokens) has none.
+  never inline, and feedback (which asks with its callers' tokens) has none;
+  every service signs its audit checkpoints with its own key, a mounted secret,
+  and refuses the development key.
 - deploy/nats/*.conf: load in the pinned nats-server; the single-node config,
   started for real, reports JetStream on and ``sync_interval: always``.
 - helm/revmentor: lints and renders with default values and with every service
   enabled; each Deployment has gRPC probes, a non-root read-only security context
   and resources; matching and scheduling get their service tokens from a Secret
-  through a projected volume, feedback gets none; every manifest passes Kubernetes
-  schema validation (strict).
+  through a projected volume, feedback gets none; every service gets its own
+  audit signing key from a Secret (read-only) and refuses the development key;
+  every manifest passes Kubernetes schema validation (strict).
 
 No Docker engine or cluster is needed.
 """
@@ -39,6 +42,12 @@ from typing import Any
 import pytest
 import yaml
 
+from revmentor.kernel.audit import (
+    AUDIT_SETTINGS,
+    REQUIRE_SIGNING_KEY,
+    SIGNING_KEY_FILE,
+    TRUSTED_KEYS,
+)
 from revmentor.kernel.credentials import FALLBACK_VARIABLE, token_variable
 from revmentor.kernel.natsserver import free_port, nats_server_binary, wait_for_port
 from revmentor.kernel.settings import DEFAULT_PORTS
@@ -115,6 +124,8 @@ KNOWN_ENV = {
     "SCHEDULING_REMINDER_CHECK_SECONDS",
     "SCHEDULING_STALL_CHECK_SECONDS",
     "FEEDBACK_CLOSE_CHECK_SECONDS",
+    # tamper evidence (kernel/audit.py): checkpoint interval, signing key, trusted keys
+    *AUDIT_SETTINGS,
 }
 #: Every variable naming a file that holds a service's bearer token.
 TOKEN_ENV = {*(token_variable(service) for service in DEFAULT_PORTS), FALLBACK_VARIABLE}
@@ -129,6 +140,8 @@ COMPOSE_REQUIRED_ENV = {
     # on the host: the files compose mounts as matching's and scheduling's token secrets
     "REVMENTOR_MATCHING_TOKEN_FILE": "/etc/revmentor/matching.token",
     "REVMENTOR_SCHEDULING_TOKEN_FILE": "/etc/revmentor/scheduling.token",
+    # on the host: the directory of the services' audit signing keys (<service>.pem)
+    "REVMENTOR_AUDIT_KEYS_DIR": "/etc/revmentor/audit",
 }
 #: What a service in a container cannot start (or be reached) without.
 REQUIRED_ENV = {
@@ -420,6 +433,43 @@ def test_compose_mounts_each_service_token_as_a_secret(resolved_compose: dict[st
     assert with_token == NEEDS_SERVICE_TOKEN
 
 
+def test_compose_gives_each_service_its_own_audit_signing_key_as_a_secret(
+    resolved_compose: dict[str, Any],
+) -> None:
+    """Checkpoints are signed with the service's own key, a mounted compose secret from
+    REVMENTOR_AUDIT_KEYS_DIR; the development key is refused."""
+    secrets = resolved_compose.get("secrets") or {}
+    keys_dir = COMPOSE_REQUIRED_ENV["REVMENTOR_AUDIT_KEYS_DIR"]
+    signing: dict[str, str] = {}
+    for name, (service, definition) in revmentor_services(resolved_compose).items():
+        env = definition["environment"]
+        assert env[REQUIRE_SIGNING_KEY] == "1", name
+        assert env["AUDIT_CHECKPOINT_SECONDS"] == "60", name
+        assert env.get(TRUSTED_KEYS, "") == "", name  # nothing trusted unless set
+        mounted = {
+            secret_path(ref.get("target") or ref["source"]): ref["source"]
+            for ref in definition.get("secrets") or []
+        }
+        path = env[SIGNING_KEY_FILE]
+        assert path in mounted, f"{name}: {path} is not a mounted secret ({sorted(mounted)})"
+        signing[service] = secrets[mounted[path]]["file"]
+    assert signing == {service: f"{keys_dir}/{service}.pem" for service in SERVICES}
+
+
+def test_compose_audit_keys_come_from_the_keys_directory() -> None:
+    compose = compose_yaml()
+    for service, definition in revmentor_services(compose).values():
+        env = definition["environment"]
+        secret = f"{service}-audit-key"
+        assert env[SIGNING_KEY_FILE] == f"/run/secrets/{secret}", service
+        assert env[TRUSTED_KEYS] == f"${{REVMENTOR_{service.upper()}_AUDIT_TRUSTED_KEYS:-}}"
+        assert {"source": secret, "target": secret} in definition["secrets"], service
+        file = compose["secrets"][secret]["file"]
+        assert file.startswith("${REVMENTOR_AUDIT_KEYS_DIR:?") and file.endswith(
+            f"}}/{service}.pem"
+        ), file
+
+
 def test_compose_runs_matching_with_enrolment_address_and_its_token() -> None:
     compose = compose_yaml()
     runs = {service: definition for service, definition in revmentor_services(compose).values()}
@@ -428,7 +478,10 @@ def test_compose_runs_matching_with_enrolment_address_and_its_token() -> None:
     env = {key: str(value) for key, value in matching["environment"].items()}
     assert env["REVMENTOR_ENROLMENT_ADDR"] == f"enrolment:{DEFAULT_PORTS['enrolment']}"
     assert env["REVMENTOR_MATCHING_TOKEN_FILE"] == "/run/secrets/matching-token"
-    assert matching["secrets"] == [{"source": "matching-token", "target": "matching-token"}]
+    assert matching["secrets"] == [
+        {"source": "matching-token", "target": "matching-token"},
+        {"source": "matching-audit-key", "target": "matching-audit-key"},
+    ]
     assert "${REVMENTOR_MATCHING_TOKEN_FILE:?" in compose["secrets"]["matching-token"]["file"]
     for service, definition in runs.items():  # every service can reach matching
         assert definition["environment"]["REVMENTOR_MATCHING_ADDR"] == "matching:50053", service
@@ -444,7 +497,10 @@ def test_compose_runs_scheduling_with_enrolment_address_its_token_and_its_jobs()
     assert env["REVMENTOR_SCHEDULING_TOKEN_FILE"] == "/run/secrets/scheduling-token"
     assert env["SCHEDULING_REMINDER_CHECK_SECONDS"] == "${SCHEDULING_REMINDER_CHECK_SECONDS:-60}"
     assert env["SCHEDULING_STALL_CHECK_SECONDS"] == "${SCHEDULING_STALL_CHECK_SECONDS:-3600}"
-    assert scheduling["secrets"] == [{"source": "scheduling-token", "target": "scheduling-token"}]
+    assert scheduling["secrets"] == [
+        {"source": "scheduling-token", "target": "scheduling-token"},
+        {"source": "scheduling-audit-key", "target": "scheduling-audit-key"},
+    ]
     assert "${REVMENTOR_SCHEDULING_TOKEN_FILE:?" in compose["secrets"]["scheduling-token"]["file"]
     for service, definition in runs.items():  # every service can reach scheduling
         assert definition["environment"]["REVMENTOR_SCHEDULING_ADDR"] == "scheduling:50054", service
@@ -458,10 +514,13 @@ def test_compose_runs_feedback_with_enrolment_address_and_its_job() -> None:
     assert env["GRPC_PORT"] == str(DEFAULT_PORTS["feedback"])
     assert env["REVMENTOR_ENROLMENT_ADDR"] == f"enrolment:{DEFAULT_PORTS['enrolment']}"
     assert env["FEEDBACK_CLOSE_CHECK_SECONDS"] == "${FEEDBACK_CLOSE_CHECK_SECONDS:-300}"
-    # It asks enrolment with its callers' tokens: no token of its own, no secret.
+    # It asks enrolment with its callers' tokens: no token of its own, no token secret;
+    # its only secret is its audit signing key.
     assert not set(env) & TOKEN_ENV, sorted(set(env) & TOKEN_ENV)
-    assert not feedback.get("secrets")
-    assert not any("feedback" in name for name in compose.get("secrets") or {})
+    assert feedback["secrets"] == [{"source": "feedback-audit-key", "target": "feedback-audit-key"}]
+    assert [name for name in compose.get("secrets") or {} if "feedback" in name] == [
+        "feedback-audit-key"
+    ]
     for service, definition in runs.items():  # every service can reach feedback
         assert definition["environment"]["REVMENTOR_FEEDBACK_ADDR"] == "feedback:50055", service
 
@@ -696,14 +755,15 @@ def test_every_deployment_is_probed_locked_down_and_sized(values: dict[str, Any]
         tokens = {key for key in env if key in TOKEN_ENV}
         assert tokens == ({token_variable(service)} if service in NEEDS_SERVICE_TOKEN else set())
         for key in tokens:
-            assert_token_mounted(name, pod, container, env[key]["value"])
+            assert_secret_file_mounted(name, pod, container, env[key]["value"])
 
 
-def assert_token_mounted(
+def assert_secret_file_mounted(
     name: str, pod: dict[str, Any], container: dict[str, Any], path: str
 ) -> dict[str, Any]:
     """``path`` is a file of a read-only projected Secret volume mounted whole (no
-    subPath: only then does the kubelet swap in a renewed Secret); returns its source."""
+    subPath: only then does the kubelet swap in a renewed Secret), holding that one
+    item; returns its source."""
     volumes = {v["name"]: v for v in pod["volumes"]}
     (mount,) = [m for m in container["volumeMounts"] if path.startswith(m["mountPath"] + "/")]
     assert mount.get("readOnly") is True and "subPath" not in mount, (name, mount)
@@ -712,7 +772,7 @@ def assert_token_mounted(
     (source,) = projected["sources"]
     (item,) = source["secret"]["items"]
     assert mount["mountPath"] + "/" + item["path"] == path, (name, item)
-    assert not source["secret"].get("optional"), "a pod without its token must not start"
+    assert not source["secret"].get("optional"), "a pod without its secret must not start"
     secret: dict[str, Any] = source["secret"]
     return secret
 
@@ -727,7 +787,7 @@ def test_matching_runs_with_its_service_token_mounted_from_a_secret() -> None:
     assert env["REVMENTOR_ENROLMENT_ADDR"]["value"] == f"{RELEASE}-enrolment:50051"
     assert env["MATCHING_EXPIRY_CHECK_SECONDS"]["value"] == "60"
     path = env["REVMENTOR_MATCHING_TOKEN_FILE"]["value"]
-    secret = assert_token_mounted("matching", pod, container, path)
+    secret = assert_secret_file_mounted("matching", pod, container, path)
     assert secret["name"] == "revmentor-matching-token"
     assert secret["items"][0]["key"] == "token"
     assert pod["securityContext"]["fsGroup"] == 10001  # the group that may read it
@@ -740,7 +800,7 @@ def test_matching_runs_with_its_service_token_mounted_from_a_secret() -> None:
     pod = deployment["spec"]["template"]["spec"]
     (container,) = pod["containers"]
     path = env_of(container)["REVMENTOR_MATCHING_TOKEN_FILE"]["value"]
-    secret = assert_token_mounted("matching", pod, container, path)
+    secret = assert_secret_file_mounted("matching", pod, container, path)
     assert (secret["name"], secret["items"][0]["key"]) == ("idp-m", "jwt")
 
 
@@ -755,10 +815,68 @@ def test_scheduling_runs_with_its_service_token_mounted_from_a_secret() -> None:
     assert env["SCHEDULING_REMINDER_CHECK_SECONDS"]["value"] == "60"
     assert env["SCHEDULING_STALL_CHECK_SECONDS"]["value"] == "3600"
     path = env["REVMENTOR_SCHEDULING_TOKEN_FILE"]["value"]
-    secret = assert_token_mounted("scheduling", pod, container, path)
+    secret = assert_secret_file_mounted("scheduling", pod, container, path)
     assert (secret["name"], secret["items"][0]["key"]) == ("revmentor-scheduling-token", "token")
     assert "valueFrom" not in env["REVMENTOR_SCHEDULING_TOKEN_FILE"]
     assert "REVMENTOR_MATCHING_TOKEN_FILE" not in env, "each service has only its own token"
+
+
+AUDIT_KEY_DIR = "/etc/revmentor/audit"
+
+
+@needs_chart_tools
+@pytest.mark.parametrize("values", [None, ALL_ENABLED], ids=["defaults", "all-services"])
+def test_every_service_signs_checkpoints_with_its_own_key_from_a_secret(
+    values: dict[str, Any] | None,
+) -> None:
+    documents = render(values)
+    deployments = of_kind(documents, "Deployment")
+    assert deployments
+    for name, deployment in deployments.items():
+        service = deployment["metadata"]["labels"]["app.kubernetes.io/component"]
+        pod = deployment["spec"]["template"]["spec"]
+        (container,) = pod["containers"]
+        env = env_of(container)
+        assert env[REQUIRE_SIGNING_KEY]["value"] == "1", name  # never a development key
+        assert env["AUDIT_CHECKPOINT_SECONDS"]["value"] == "60", name
+        assert TRUSTED_KEYS not in env, name
+        path = env[SIGNING_KEY_FILE]["value"]
+        assert path == f"{AUDIT_KEY_DIR}/{service}.pem", name
+        assert "valueFrom" not in env[SIGNING_KEY_FILE]  # a file, never an env value
+        secret = assert_secret_file_mounted(name, pod, container, path)
+        # only its own key of the shared Secret
+        assert secret["name"] == "revmentor-audit-signing-keys", name
+        assert secret["items"] == [{"key": f"{service}.pem", "path": f"{service}.pem"}], name
+    assert not of_kind(documents, "Secret")  # the chart never renders a key itself
+
+
+@needs_chart_tools
+def test_audit_values_reach_the_services() -> None:
+    retired = "fhpM61HNiMKtxLNIlV3F7nYSFefoa3xcUi9vioC00kw="
+    values = {
+        "audit": {
+            "checkpointSeconds": 0,
+            "signingKeys": {"existingSecret": "vault-audit-keys"},
+            "trustedKeys": {"enrolment": retired, "matching": [retired, retired.lower()]},
+        }
+    }
+    for name, deployment in of_kind(render(values), "Deployment").items():
+        service = deployment["metadata"]["labels"]["app.kubernetes.io/component"]
+        pod = deployment["spec"]["template"]["spec"]
+        (container,) = pod["containers"]
+        env = env_of(container)
+        assert env["AUDIT_CHECKPOINT_SECONDS"]["value"] == "0", name  # 0 (off) is kept
+        path = env[SIGNING_KEY_FILE]["value"]
+        assert assert_secret_file_mounted(name, pod, container, path)["name"] == "vault-audit-keys"
+        trusted = env.get(TRUSTED_KEYS, {}).get("value")
+        expected = {"enrolment": retired, "matching": f"{retired},{retired.lower()}"}
+        assert trusted == expected.get(service), name
+
+
+@needs_chart_tools
+def test_chart_refuses_to_render_without_the_audit_signing_keys_secret() -> None:
+    with pytest.raises(helm.HelmError, match=r"audit\.signingKeys\.existingSecret"):
+        render({"audit": {"signingKeys": {"existingSecret": ""}}})
 
 
 @needs_chart_tools

@@ -3,7 +3,8 @@
 Events are published the way a relay does (``cloudevents.encode`` of real
 ``events/v1`` messages) on several streams; the command runs in-process and
 its printed lines are checked: merge by event time, subject filters, start
-positions, JSON, dead letters, following, and its errors. The quickstart of
+positions, JSON, dead letters, audit checkpoints (left out unless asked for),
+following, and its errors. The quickstart of
 docs/integrators.md runs as a subprocess, as the read-only integrator user of
 a secured server.
 """
@@ -11,6 +12,7 @@ a secured server.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import queue
@@ -34,9 +36,17 @@ from revmentor.cli.main import main
 from revmentor.events.v1 import enrolment_pb2 as epb
 from revmentor.events.v1 import matching_pb2 as mpb
 from revmentor.kernel import natsauth
-from revmentor.kernel.cloudevents import IntegrationEvent, encode
+from revmentor.kernel.audit import (
+    Checkpoint,
+    SigningKey,
+    audit_subject,
+    checkpoint_msg_id,
+    sign_checkpoint,
+    verify_checkpoint_signature,
+)
+from revmentor.kernel.cloudevents import MSG_ID_HEADER, IntegrationEvent, encode
 from revmentor.kernel.natsserver import LocalNatsServer, free_port
-from revmentor.kernel.streams import DLQ_STREAM, declare_streams
+from revmentor.kernel.streams import AUDIT_STREAM, DLQ_STREAM, declare_streams
 
 REPO = Path(__file__).resolve().parents[2]
 GUIDE = REPO / "docs" / "integrators.md"
@@ -122,6 +132,26 @@ async def dead_letter(url: str, original: Published) -> None:
         )
     finally:
         await nc.close()
+
+
+async def publish_checkpoint(url: str, service: str, position: int) -> Checkpoint:
+    """What a service's checkpoint job publishes: signed JSON, not a CloudEvent."""
+    chain_hash = hashlib.sha256(f"{service}:{position}".encode()).digest()
+    checkpoint = sign_checkpoint(SigningKey.generate(), service, position, chain_hash, at(6))
+    nc = await nats.connect(url)
+    try:
+        await nc.jetstream().publish(
+            audit_subject(service),
+            checkpoint.to_json(),
+            headers={
+                MSG_ID_HEADER: checkpoint_msg_id(service, position),
+                "content-type": "application/json",
+            },
+            stream=AUDIT_STREAM,
+        )
+    finally:
+        await nc.close()
+    return checkpoint
 
 
 async def declare(url: str, **connect: Any) -> None:
@@ -278,6 +308,44 @@ def test_the_dead_letters_only_when_asked(history: str, capsys: pytest.CaptureFi
     dead = [d for d in documents if d["stream"] == DLQ_STREAM]
     assert dead[0]["id"] == "matching:7"
     assert dead[0]["deadletter"]["consumer"] == "feedback-from-matching"
+
+
+def test_audit_checkpoints_stay_out_unless_a_subject_names_them(
+    history: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    enrolment = asyncio.run(publish_checkpoint(history, "enrolment", 4))
+    matching = asyncio.run(publish_checkpoint(history, "matching", 9))
+    everything = ["enrolment:1", "enrolment:2", "matching:7", "enrolment:4", "matching:9"]
+    # the default tail (revmentor.>) and wildcards over every service: the events only
+    for args in ([], ["revmentor.*.>"], ["revmentor.>", "--dlq"], ["--since", "1h"]):
+        code, lines, err = tail(capsys, *args, "--nats", history, "--until-idle", "0.3")
+        assert code == 0, (args, err)
+        assert ids(lines) == everything, args
+        assert not any("audit" in line or "not a CloudEvent" in line for line in lines), args
+    code, lines, err = tail(capsys, "--nats", history, "--json", "--until-idle", "0.3")
+    assert code == 0, err
+    documents = [json.loads(line) for line in lines]
+    assert [d["id"] for d in documents] == everything
+    assert AUDIT_STREAM not in {d["stream"] for d in documents}
+
+    # named: each checkpoint as its JSON document, intact (its signature still checks)
+    code, lines, err = tail(capsys, "revmentor.audit.>", "--nats", history, "--until-idle", "0.3")
+    assert code == 0, err
+    printed = [Checkpoint.from_json(line) for line in lines]
+    assert printed == [enrolment, matching]
+    assert all(verify_checkpoint_signature(checkpoint) for checkpoint in printed)
+    code, lines, err = tail(
+        capsys, "revmentor.audit.matching", "--json", "--nats", history, "--until-idle", "0.3"
+    )
+    assert code == 0, err
+    assert [json.loads(line) for line in lines] == [
+        {
+            "checkpoint": matching.document(),
+            "stream": AUDIT_STREAM,
+            "stream_sequence": 2,
+            "nats_subject": "revmentor.audit.matching",
+        }
+    ]
 
 
 def test_new_follows_what_is_published_from_now_on(
