@@ -12,6 +12,7 @@
     revmentor events tail [SUBJECT ...] [--since TIME | --from-seq N | --new] [--json]
                           [--limit N] [--until-idle SECONDS] [--dlq] [--nats URL]
                           [--user U --password P | --credentials FILE]
+    revmentor audit verify [--service S] [--json] [--token JWT]
 
 Calls to a service carry a bearer token: ``--token``, else ``REVMENTOR_TOKEN``,
 else a short-lived admin token the tool mints from the development key that
@@ -115,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_calendar_parser(commands)
     add_report_parser(commands)
     add_events_parser(commands)
+    add_audit_parser(commands)
     enrol = commands.add_parser("enrol", help="enrolment: programmes and participants")
     enrol_commands = enrol.add_subparsers(dest="enrol_command", metavar="COMMAND", required=True)
     target_help = (
@@ -253,6 +255,43 @@ def add_events_parser(commands: Any) -> None:
     events.add_arguments(tail)
 
 
+AUDIT_EPILOG = """\
+Each service recomputes the hash chain over its stored events and compares it
+with its chain table and its signed checkpoints on the REVMENTOR_AUDIT stream;
+the first position that cannot be trusted is reported with the reason.
+
+Exit status: 0 every service verified ok; 1 a break, a rejected checkpoint or a
+refused call; 2 a service (or the NATS it reads its checkpoints from) could not
+be reached - start the platform with `make run` (or `revmentor up`). A break
+wins over an unreachable service: 1.
+"""
+
+
+def add_audit_parser(commands: Any) -> None:
+    group = commands.add_parser(
+        "audit", help="tamper evidence: verify every service's hash-chained event store"
+    )
+    actions = group.add_subparsers(dest="audit_command", metavar="COMMAND", required=True)
+    verify = actions.add_parser(
+        "verify",
+        help="check each service's stored events against its chain and signed checkpoints",
+        description=(
+            "Ask every service (or --service) to verify its event store and print one line "
+            "per service: ok, or the first position that cannot be trusted and why."
+        ),
+        epilog=AUDIT_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    verify.add_argument("--service", metavar="S", help="only this service (default: every one)")
+    verify.add_argument("--json", action="store_true", help="one JSON document, not lines")
+    verify.add_argument(
+        "--token",
+        metavar="JWT",
+        help="bearer token of an admin or auditor (default: $REVMENTOR_TOKEN, else an "
+        "auditor token minted from the development key of `revmentor up`)",
+    )
+
+
 def add_token_parser(commands: Any) -> None:
     token = commands.add_parser(
         "token",
@@ -324,6 +363,10 @@ def dispatch(args: argparse.Namespace) -> int:
         from revmentor.cli import events
 
         return events.run(args)
+    if args.command == "audit":
+        from revmentor.cli import audit
+
+        return audit.verify(args.service, args.json, args.token)
     if args.command == "participant":
         from revmentor.cli import privacy
 

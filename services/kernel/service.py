@@ -1,6 +1,9 @@
 """Run one service process: gRPC server, outbox relay, consumers, audit
 checkpoints (every ``AUDIT_CHECKPOINT_SECONDS``, default 60, 0 = off), clean stop.
 
+Every process also serves the auditors' event log (``AuditLogService``,
+:mod:`revmentor.kernel.auditlog`) over its own store, beside the service's API.
+
 Every service's ``main`` is a call to :func:`run_service` with its own parts,
 so start-up and shutdown behave the same everywhere: SIGTERM reports
 NOT_SERVING, lets in-flight calls finish, stops the relay after its current
@@ -16,6 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from revmentor.kernel import auditlog
 from revmentor.kernel.application import ServiceApplication
 from revmentor.kernel.audit import checkpoint_job
 from revmentor.kernel.grpc_server import GrpcServer, install_shutdown_signals
@@ -46,6 +50,8 @@ async def serve(
     install_shutdown_signals(stop)
     server = GrpcServer(settings.service, settings.grpc_host, settings.grpc_port)
     server.add(parts.register, parts.servicer, parts.service_names)
+    audit_log = auditlog.AuditLogServicer(parts.app, settings.nats_url, settings.service)
+    server.add(auditlog.register, audit_log, [auditlog.SERVICE_NAME])
     relay = Relay(
         parts.app,
         parts.translate,
