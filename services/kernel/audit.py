@@ -798,6 +798,10 @@ async def read_checkpoints(
     is logged and skipped (only the service may publish on its subject).
     """
     options = dict(nats_connect_options() if connect_options is None else connect_options)
+    # One attempt: nats-py otherwise retries an initial connection ~60 times,
+    # so a reader would hang for minutes on a NATS that is down.
+    options.setdefault("max_reconnect_attempts", 1)
+    options.setdefault("reconnect_time_wait", 0.2)
     nc = await nats.connect(nats_url, connect_timeout=2, allow_reconnect=False, **options)
     try:
         js = nc.jetstream(timeout=timeout)
