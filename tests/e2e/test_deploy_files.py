@@ -124,7 +124,7 @@ KNOWN_ENV = {
     "SCHEDULING_REMINDER_CHECK_SECONDS",
     "SCHEDULING_STALL_CHECK_SECONDS",
     "FEEDBACK_CLOSE_CHECK_SECONDS",
-    # tamper evidence (kernel/audit.py): checkpoint interval, signing key, trusted keys
+    # tamper evidence (kernel/audit/): checkpoint interval, signing key, trusted keys
     *AUDIT_SETTINGS,
 }
 #: Every variable naming a file that holds a service's bearer token.
