@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -165,6 +166,19 @@ async def read_stream(nats_url: str, stream: str) -> list[StreamMessage]:
         return found
     finally:
         await nc.close()
+
+
+def tick() -> datetime:
+    """The wall clock once it has moved past its reading at the call (a
+    microsecond or so): what happened before the call is strictly earlier than
+    the instant returned, and what happens after a second ``tick()`` strictly
+    later - a time boundary for ``since`` filters without sleeping."""
+    start = datetime.now(UTC)
+    deadline = time.monotonic() + 1.0
+    while (now := datetime.now(UTC)) <= start:
+        if time.monotonic() > deadline:
+            raise AssertionError("the wall clock did not move for a second")
+    return now
 
 
 async def eventually(

@@ -30,6 +30,7 @@ from typing import Any
 import nats
 import pytest
 from google.protobuf.message import Message
+from support import tick
 
 from revmentor.cli import events
 from revmentor.cli.main import main
@@ -276,9 +277,8 @@ def test_from_sequence_and_since(history: str, capsys: pytest.CaptureFixture[str
     assert ids(lines) == ["enrolment:2", "enrolment:4", "matching:9"]
 
     # --since is about when the stream stored the event
-    asyncio.run(asyncio.sleep(0.05))
-    cut = datetime.now(UTC)
-    asyncio.run(asyncio.sleep(0.05))
+    cut = tick()  # everything stored so far is earlier
+    tick()  # everything published from here on later
     later = [enrolled(5, "mentee-3", "mentee", 1), confirmed(11, "match-3", "a", "b", 6)]
     asyncio.run(publish(history, later))
     code, lines, err = tail(

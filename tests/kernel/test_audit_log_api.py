@@ -21,7 +21,6 @@ import sqlite3
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,7 @@ import grpc
 import nats
 import pytest
 from eventsourcing.domain import Aggregate, event
-from support import DevIssuer, authed_channel, grpc_service, invalid, refused
+from support import DevIssuer, authed_channel, grpc_service, invalid, refused, tick
 
 from revmentor.audit.v1 import audit_pb2 as pb
 from revmentor.audit.v1 import audit_pb2_grpc as pb_grpc
@@ -212,9 +211,8 @@ async def test_since_keeps_the_later_events_and_pages_within_a_scan_budget(
     sqlite_app: Ledger, issuer: DevIssuer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     write(sqlite_app, accounts=4)
-    time.sleep(0.01)
-    cut = datetime.now(UTC)
-    time.sleep(0.01)
+    cut = tick()  # every event written so far is earlier
+    tick()  # and every event written from here on later
     later = write(sqlite_app, accounts=2)
     positions = [row.id for row in sqlite_app.notifications(0, 1000)]
     async with (
