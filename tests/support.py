@@ -7,6 +7,7 @@ import collections
 import contextlib
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -166,6 +167,14 @@ async def read_stream(nats_url: str, stream: str) -> list[StreamMessage]:
         return found
     finally:
         await nc.close()
+
+
+def mentions(published: str, personal: str) -> bool:
+    """Whether ``personal`` appears in ``published`` as a whole token: a
+    birth year ``2000`` inside a hex digest or a UUID segment is a coincidence
+    of random identifiers, not a leak; standing alone it is one."""
+    pattern = rf"(?<![0-9A-Za-z-]){re.escape(personal)}(?![0-9A-Za-z-])"
+    return re.search(pattern, published) is not None
 
 
 def tick() -> datetime:
