@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 from typing import TextIO
 
 #: Exit codes of every command.
@@ -38,3 +39,53 @@ def split_address(address: str) -> tuple[str, int]:
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise CliError(f"{address!r} is not an address like 127.0.0.1:50051 (HOST:PORT)")
     return host, int(port)
+
+
+class Progress:
+    """Progress of long work on stderr: one line rewritten in place on a
+    terminal, a line every few seconds otherwise (logs stay readable), so a
+    long import or replay never looks hung."""
+
+    def __init__(
+        self,
+        label: str,
+        total: int,
+        unit: str = "",
+        stream: TextIO | None = None,
+        every_seconds: float = 5.0,
+    ):
+        self.label = label
+        self.total = total
+        self.unit = unit
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self.every_seconds = every_seconds
+        self.last = time.monotonic()
+        self.shown = False
+
+    def _text(self, done: int, detail: str) -> str:
+        unit = f" {self.unit}" if self.unit else ""
+        share = f" {100 * done // self.total:3d}%" if self.total else ""
+        bar = self._bar(done) if self.tty and self.total else ""
+        text = f"{self.label}:{share} {bar}{done}/{self.total}{unit}"
+        return f"{text} ({detail})" if detail else text
+
+    def _bar(self, done: int, width: int = 24) -> str:
+        filled = min(width, width * done // self.total)
+        return "[" + "#" * filled + "." * (width - filled) + "] "
+
+    def update(self, done: int, detail: str = "") -> None:
+        if self.tty:
+            self.stream.write("\r\x1b[K" + self._text(done, detail))
+            self.stream.flush()
+            self.shown = True
+        elif time.monotonic() - self.last >= self.every_seconds or done == self.total:
+            self.last = time.monotonic()
+            emit(self._text(done, detail), self.stream)
+
+    def clear(self) -> None:
+        """Before another line is printed, so the two do not mix."""
+        if self.tty and self.shown:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+            self.shown = False

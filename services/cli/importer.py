@@ -16,18 +16,24 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import grpc
 
 from revmentor.cli import devkeys
-from revmentor.cli.common import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, CliError, emit
+from revmentor.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_UNREACHABLE,
+    CliError,
+    Progress,
+    emit,
+)
 from revmentor.cli.endpoints import require_reachable, service_target, unreachable_message
 from revmentor.cli.rows import Problem, Row, column_problem, read_file
 from revmentor.enrolment.v1 import enrolment_pb2 as pb
@@ -161,37 +167,6 @@ def _problems(error: grpc.RpcError) -> list[Problem]:
     return [("row", error.details() or str(error.code()))]  # type: ignore[attr-defined]
 
 
-class Progress:
-    """One line on stderr, rewritten in place on a terminal; a line now and then otherwise."""
-
-    def __init__(self, total: int, stream: TextIO | None = None, every_seconds: float = 5.0):
-        self.total = total
-        self.stream = stream or sys.stderr
-        self.tty = self.stream.isatty()
-        self.every_seconds = every_seconds
-        self.last = time.monotonic()
-        self.shown = False
-
-    def _text(self, done: int, result: Result) -> str:
-        return f"import: {done}/{self.total} rows ({result.summary()})"
-
-    def update(self, done: int, result: Result) -> None:
-        if self.tty:
-            self.stream.write("\r\x1b[K" + self._text(done, result))
-            self.stream.flush()
-            self.shown = True
-        elif time.monotonic() - self.last >= self.every_seconds or done % 500 == 0:
-            self.last = time.monotonic()
-            emit(self._text(done, result), self.stream)
-
-    def clear(self) -> None:
-        """Before another line is printed, so the two do not mix."""
-        if self.tty and self.shown:
-            self.stream.write("\r\x1b[K")
-            self.stream.flush()
-            self.shown = False
-
-
 def import_rows(
     importer: Importer,
     rows: Sequence[Row],
@@ -209,7 +184,7 @@ def import_rows(
                 progress.clear()
             report(line)
         if progress:
-            progress.update(done, result)
+            progress.update(done, result.summary())
     if progress:
         progress.clear()
     return result
@@ -262,7 +237,7 @@ def run(file: Path, programme_id: str, target: str | None, token: str | None = N
         emit(f"importing {len(rows)} row(s) from {file} into {programme.name!r} at {address}")
         importer = Importer(stub, programme_id, auth)
         try:
-            result = import_rows(importer, rows, emit, Progress(len(rows)))
+            result = import_rows(importer, rows, emit, Progress("import", len(rows), "rows"))
         except ConnectionLost as error:
             raise CliError(
                 f"lost the enrolment service at {address} ({error}); nothing is half-written. "

@@ -13,6 +13,9 @@
                           [--limit N] [--until-idle SECONDS] [--dlq] [--nats URL]
                           [--user U --password P | --credentials FILE]
     revmentor audit verify [--service S] [--json] [--token JWT]
+    revmentor audit replay --programme P [--at TIME] [--service S] [--json]
+    revmentor audit timeline (--programme P | --participant X) [--format F] [--output FILE]
+    revmentor audit rematch --round R [--json]
 
 Calls to a service carry a bearer token: ``--token``, else ``REVMENTOR_TOKEN``,
 else a short-lived admin token the tool mints from the development key that
@@ -269,7 +272,7 @@ wins over an unreachable service: 1.
 
 def add_audit_parser(commands: Any) -> None:
     group = commands.add_parser(
-        "audit", help="tamper evidence: verify every service's hash-chained event store"
+        "audit", help="for auditors: verify, replay, timeline and rematch the stored history"
     )
     actions = group.add_subparsers(dest="audit_command", metavar="COMMAND", required=True)
     verify = actions.add_parser(
@@ -290,6 +293,59 @@ def add_audit_parser(commands: Any) -> None:
         help="bearer token of an admin or auditor (default: $REVMENTOR_TOKEN, else an "
         "auditor token minted from the development key of `revmentor up`)",
     )
+    add_audit_history_parsers(actions)
+
+
+def add_audit_history_parsers(actions: Any) -> None:
+    """replay, timeline and rematch: the programme's history as the events tell it."""
+    replay = actions.add_parser(
+        "replay",
+        help="the programme's state at an instant, rebuilt from every service's events",
+        description=(
+            "Rebuild the programme's state in every service purely from its stored events, "
+            "as it was at --at (default: now, when it is compared with the live state)."
+        ),
+    )
+    replay.add_argument("--programme", required=True, metavar="P", help="programme id")
+    replay.add_argument(
+        "--at",
+        metavar="TIME",
+        help="RFC 3339 instant, e.g. 2026-03-01T09:00:00Z (default: now, compared with live)",
+    )
+    replay.add_argument("--service", metavar="S", help="only this service (default: every one)")
+    replay.add_argument("--json", action="store_true", help="one JSON document, not text")
+    timeline = actions.add_parser(
+        "timeline",
+        help="one chronological timeline across the services, with actor and causation",
+        description=(
+            "Every stored event of a programme or a participant, from every service, in "
+            "time order, with who did it, its correlation and what caused it."
+        ),
+    )
+    whose = timeline.add_mutually_exclusive_group(required=True)
+    whose.add_argument("--programme", metavar="P", help="programme id")
+    whose.add_argument("--participant", metavar="X", help="participant id")
+    timeline.add_argument(
+        "--format", choices=("text", "json", "html"), default="text", help="(default: text)"
+    )
+    timeline.add_argument("--output", metavar="FILE", help="write here instead of stdout")
+    rematch = actions.add_parser(
+        "rematch",
+        help="re-run a recorded matching round from history and compare the pairs",
+        description=(
+            "Ask matching to re-run round R on the pool and the enrolment attributes as they "
+            "were when it ran, and show whether it yields the same pairs."
+        ),
+    )
+    rematch.add_argument("--round", dest="round_id", required=True, metavar="R", help="round id")
+    rematch.add_argument("--json", action="store_true", help="one JSON document, not text")
+    for parser in (replay, timeline, rematch):
+        parser.add_argument(
+            "--token",
+            metavar="JWT",
+            help="bearer token of an admin or auditor (default: $REVMENTOR_TOKEN, else an "
+            "auditor token minted from the development key of `revmentor up`)",
+        )
 
 
 def add_token_parser(commands: Any) -> None:
@@ -366,6 +422,18 @@ def dispatch(args: argparse.Namespace) -> int:
     if args.command == "audit":
         from revmentor.cli import audit
 
+        if args.audit_command == "replay":
+            from revmentor.cli import audit_replay
+
+            return audit_replay.run(args)
+        if args.audit_command == "timeline":
+            from revmentor.cli import audit_timeline
+
+            return audit_timeline.run(args)
+        if args.audit_command == "rematch":
+            from revmentor.cli import audit_rematch
+
+            return audit_rematch.run(args)
         return audit.verify(args.service, args.json, args.token)
     if args.command == "participant":
         from revmentor.cli import privacy

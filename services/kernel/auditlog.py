@@ -31,7 +31,7 @@ import base64
 import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -76,6 +76,7 @@ NATS_TIMEOUT = 15.0
 _POSITION_TOKEN = "p"  # ReadEvents: the last position read
 _VERSION_TOKEN = "v"  # GetAggregateHistory: the last version read
 _LEFT_OUT = ("originator_id", "originator_version", "timestamp")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 # -- page tokens ---------------------------------------------------------------------------------
@@ -166,6 +167,11 @@ def aggregate_rows(
     ]
 
 
+def micros(moment: datetime) -> int:
+    """Microseconds since the Unix epoch (exact: no float rounding)."""
+    return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
 class Decoded:
     """One stored row as the auditors see it, personal fields withheld."""
 
@@ -210,6 +216,7 @@ class Decoded:
             return event
         event.type = self.type
         event.recorded_at = stamp(self.timestamp) if self.timestamp else ""
+        event.recorded_at_micros = micros(self.timestamp) if self.timestamp else 0
         event.actor = str(self.envelope.get("actor", ""))
         event.correlation_id = str(self.envelope.get("correlation_id", ""))
         event.causation_id = str(self.envelope.get("causation_id", ""))

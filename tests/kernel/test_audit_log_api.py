@@ -37,6 +37,7 @@ from revmentor.kernel.application import ServiceApplication
 from revmentor.kernel.audit import Chainer, ChainTable, CheckpointPublisher, genesis, link
 from revmentor.kernel.auditlog import AUDIT_READERS, SERVICE_NAME, AuditLogServicer
 from revmentor.kernel.envelope import WITHHELD
+from revmentor.kernel.timestamps import parse
 from revmentor.kernel.natsserver import LocalNatsServer, free_port
 from revmentor.kernel.streams import declare_streams
 
@@ -185,6 +186,8 @@ async def test_read_events_pages_in_order_with_envelopes_and_chain_hashes(
                 "cause-1",
             )
             assert logged.recorded_at.endswith("Z")
+            seconds = parse(logged.recorded_at).timestamp()
+            assert int(seconds) == logged.recorded_at_micros // 1_000_000
             previous = link(previous, row)
             assert logged.chain_hash == (previous.hex() if row.id <= rows[14].id else "")
 

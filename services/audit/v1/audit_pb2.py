@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1erevmentor/audit/v1/audit.proto\x12\x12revmentor.audit.v1\"a\n\x11ReadEventsRequest\x12\x16\n\x0e\x61\x66ter_position\x18\x01 \x01(\x03\x12\r\n\x05since\x18\x02 \x01(\t\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"^\n\x12ReadEventsResponse\x12/\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x1f.revmentor.audit.v1.LoggedEvent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xf3\x01\n\x0bLoggedEvent\x12\x10\n\x08position\x18\x01 \x01(\x03\x12\x14\n\x0c\x61ggregate_id\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\x03\x12\x0c\n\x04type\x18\x04 \x01(\t\x12\r\n\x05topic\x18\x05 \x01(\t\x12\x13\n\x0brecorded_at\x18\x06 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x07 \x01(\t\x12\x16\n\x0e\x63orrelation_id\x18\x08 \x01(\t\x12\x14\n\x0c\x63\x61usation_id\x18\t \x01(\t\x12\x12\n\nstate_json\x18\n \x01(\t\x12\x12\n\nchain_hash\x18\x0b \x01(\t\x12\x14\n\x0c\x64\x65\x63ode_error\x18\x0c \x01(\t\"Y\n\x1aGetAggregateHistoryRequest\x12\x14\n\x0c\x61ggregate_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"\x14\n\x12VerifyChainRequest\"\xb4\x02\n\x11\x43hainVerification\x12\x0f\n\x07service\x18\x01 \x01(\t\x12\n\n\x02ok\x18\x02 \x01(\x08\x12\x1d\n\x15\x66irst_broken_position\x18\x03 \x01(\x03\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x0c\n\x04rows\x18\x05 \x01(\x03\x12\x0f\n\x07\x63hained\x18\x06 \x01(\x03\x12\x1b\n\x13\x63heckpoints_checked\x18\x07 \x01(\x05\x12\x1c\n\x14\x63heckpoints_rejected\x18\x08 \x01(\x05\x12 \n\x18last_checkpoint_position\x18\t \x01(\x03\x12\x13\n\x0bverified_at\x18\n \x01(\t\x12\x11\n\tunchained\x18\x0b \x01(\x03\x12\x1b\n\x13\x63hain_head_position\x18\x0c \x01(\x03\x12\x12\n\nrejections\x18\r \x03(\t2\xbb\x02\n\x0f\x41uditLogService\x12[\n\nReadEvents\x12%.revmentor.audit.v1.ReadEventsRequest\x1a&.revmentor.audit.v1.ReadEventsResponse\x12m\n\x13GetAggregateHistory\x12..revmentor.audit.v1.GetAggregateHistoryRequest\x1a&.revmentor.audit.v1.ReadEventsResponse\x12\\\n\x0bVerifyChain\x12&.revmentor.audit.v1.VerifyChainRequest\x1a%.revmentor.audit.v1.ChainVerificationb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1erevmentor/audit/v1/audit.proto\x12\x12revmentor.audit.v1\"a\n\x11ReadEventsRequest\x12\x16\n\x0e\x61\x66ter_position\x18\x01 \x01(\x03\x12\r\n\x05since\x18\x02 \x01(\t\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"^\n\x12ReadEventsResponse\x12/\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x1f.revmentor.audit.v1.LoggedEvent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x8f\x02\n\x0bLoggedEvent\x12\x10\n\x08position\x18\x01 \x01(\x03\x12\x14\n\x0c\x61ggregate_id\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\x03\x12\x0c\n\x04type\x18\x04 \x01(\t\x12\r\n\x05topic\x18\x05 \x01(\t\x12\x13\n\x0brecorded_at\x18\x06 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x07 \x01(\t\x12\x16\n\x0e\x63orrelation_id\x18\x08 \x01(\t\x12\x14\n\x0c\x63\x61usation_id\x18\t \x01(\t\x12\x12\n\nstate_json\x18\n \x01(\t\x12\x12\n\nchain_hash\x18\x0b \x01(\t\x12\x14\n\x0c\x64\x65\x63ode_error\x18\x0c \x01(\t\x12\x1a\n\x12recorded_at_micros\x18\x0e \x01(\x03\"Y\n\x1aGetAggregateHistoryRequest\x12\x14\n\x0c\x61ggregate_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"\x14\n\x12VerifyChainRequest\"\xb4\x02\n\x11\x43hainVerification\x12\x0f\n\x07service\x18\x01 \x01(\t\x12\n\n\x02ok\x18\x02 \x01(\x08\x12\x1d\n\x15\x66irst_broken_position\x18\x03 \x01(\x03\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x0c\n\x04rows\x18\x05 \x01(\x03\x12\x0f\n\x07\x63hained\x18\x06 \x01(\x03\x12\x1b\n\x13\x63heckpoints_checked\x18\x07 \x01(\x05\x12\x1c\n\x14\x63heckpoints_rejected\x18\x08 \x01(\x05\x12 \n\x18last_checkpoint_position\x18\t \x01(\x03\x12\x13\n\x0bverified_at\x18\n \x01(\t\x12\x11\n\tunchained\x18\x0b \x01(\x03\x12\x1b\n\x13\x63hain_head_position\x18\x0c \x01(\x03\x12\x12\n\nrejections\x18\r \x03(\t2\xbb\x02\n\x0f\x41uditLogService\x12[\n\nReadEvents\x12%.revmentor.audit.v1.ReadEventsRequest\x1a&.revmentor.audit.v1.ReadEventsResponse\x12m\n\x13GetAggregateHistory\x12..revmentor.audit.v1.GetAggregateHistoryRequest\x1a&.revmentor.audit.v1.ReadEventsResponse\x12\\\n\x0bVerifyChain\x12&.revmentor.audit.v1.VerifyChainRequest\x1a%.revmentor.audit.v1.ChainVerificationb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,13 +36,13 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_READEVENTSRESPONSE']._serialized_start=153
   _globals['_READEVENTSRESPONSE']._serialized_end=247
   _globals['_LOGGEDEVENT']._serialized_start=250
-  _globals['_LOGGEDEVENT']._serialized_end=493
-  _globals['_GETAGGREGATEHISTORYREQUEST']._serialized_start=495
-  _globals['_GETAGGREGATEHISTORYREQUEST']._serialized_end=584
-  _globals['_VERIFYCHAINREQUEST']._serialized_start=586
-  _globals['_VERIFYCHAINREQUEST']._serialized_end=606
-  _globals['_CHAINVERIFICATION']._serialized_start=609
-  _globals['_CHAINVERIFICATION']._serialized_end=917
-  _globals['_AUDITLOGSERVICE']._serialized_start=920
-  _globals['_AUDITLOGSERVICE']._serialized_end=1235
+  _globals['_LOGGEDEVENT']._serialized_end=521
+  _globals['_GETAGGREGATEHISTORYREQUEST']._serialized_start=523
+  _globals['_GETAGGREGATEHISTORYREQUEST']._serialized_end=612
+  _globals['_VERIFYCHAINREQUEST']._serialized_start=614
+  _globals['_VERIFYCHAINREQUEST']._serialized_end=634
+  _globals['_CHAINVERIFICATION']._serialized_start=637
+  _globals['_CHAINVERIFICATION']._serialized_end=945
+  _globals['_AUDITLOGSERVICE']._serialized_start=948
+  _globals['_AUDITLOGSERVICE']._serialized_end=1263
 # @@protoc_insertion_point(module_scope)

@@ -27,7 +27,7 @@ class ReadEventsResponse(_message.Message):
     def __init__(self, events: _Optional[_Iterable[_Union[LoggedEvent, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class LoggedEvent(_message.Message):
-    __slots__ = ("position", "aggregate_id", "version", "type", "topic", "recorded_at", "actor", "correlation_id", "causation_id", "state_json", "chain_hash", "decode_error")
+    __slots__ = ("position", "aggregate_id", "version", "type", "topic", "recorded_at", "actor", "correlation_id", "causation_id", "state_json", "chain_hash", "decode_error", "recorded_at_micros")
     POSITION_FIELD_NUMBER: _ClassVar[int]
     AGGREGATE_ID_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -40,6 +40,7 @@ class LoggedEvent(_message.Message):
     STATE_JSON_FIELD_NUMBER: _ClassVar[int]
     CHAIN_HASH_FIELD_NUMBER: _ClassVar[int]
     DECODE_ERROR_FIELD_NUMBER: _ClassVar[int]
+    RECORDED_AT_MICROS_FIELD_NUMBER: _ClassVar[int]
     position: int
     aggregate_id: str
     version: int
@@ -52,7 +53,8 @@ class LoggedEvent(_message.Message):
     state_json: str
     chain_hash: str
     decode_error: str
-    def __init__(self, position: _Optional[int] = ..., aggregate_id: _Optional[str] = ..., version: _Optional[int] = ..., type: _Optional[str] = ..., topic: _Optional[str] = ..., recorded_at: _Optional[str] = ..., actor: _Optional[str] = ..., correlation_id: _Optional[str] = ..., causation_id: _Optional[str] = ..., state_json: _Optional[str] = ..., chain_hash: _Optional[str] = ..., decode_error: _Optional[str] = ...) -> None: ...
+    recorded_at_micros: int
+    def __init__(self, position: _Optional[int] = ..., aggregate_id: _Optional[str] = ..., version: _Optional[int] = ..., type: _Optional[str] = ..., topic: _Optional[str] = ..., recorded_at: _Optional[str] = ..., actor: _Optional[str] = ..., correlation_id: _Optional[str] = ..., causation_id: _Optional[str] = ..., state_json: _Optional[str] = ..., chain_hash: _Optional[str] = ..., decode_error: _Optional[str] = ..., recorded_at_micros: _Optional[int] = ...) -> None: ...
 
 class GetAggregateHistoryRequest(_message.Message):
     __slots__ = ("aggregate_id", "page_size", "page_token")
