@@ -106,6 +106,17 @@ class BearerAuth(grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[misc]
         return await continuation(details._replace(metadata=metadata), request)
 
 
+class StreamBearerAuth(grpc.aio.UnaryStreamClientInterceptor):  # type: ignore[misc]
+    """The same for server-streaming calls."""
+
+    def __init__(self, token: str):
+        self.token = token
+
+    async def intercept_unary_stream(self, continuation: Any, details: Any, request: Any) -> Any:
+        metadata = grpc.aio.Metadata(*_with_token(details.metadata, self.token))
+        return await continuation(details._replace(metadata=metadata), request)
+
+
 _Details = collections.namedtuple(
     "_Details",
     ["method", "timeout", "metadata", "credentials", "wait_for_ready", "compression"],
@@ -132,7 +143,8 @@ class SyncBearerAuth(grpc.UnaryUnaryClientInterceptor):  # type: ignore[misc]
 
 def authed_channel(address: str, token: str) -> grpc.aio.Channel:
     """An aio channel whose calls carry ``token`` by default."""
-    return grpc.aio.insecure_channel(address, interceptors=[BearerAuth(token)])
+    interceptors = [BearerAuth(token), StreamBearerAuth(token)]
+    return grpc.aio.insecure_channel(address, interceptors=interceptors)
 
 
 def authed_sync_channel(address: str, token: str) -> grpc.Channel:

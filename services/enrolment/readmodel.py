@@ -117,6 +117,21 @@ class EnrolmentReadModel(ReadModel):
             found.append(view)
         return found
 
+    def programme_state(self, programme_id: str) -> Any:
+        """The programme and its participants by id: role, status, versions. No
+        profile, employee id or consent: those are personal (and shredded by an
+        erasure, so a replay could not show them as they were anyway)."""
+        programme = self.programmes.get(programme_id)
+        if programme is None:
+            return {}
+        people = (self.participants[p] for p in self.by_programme.get(programme_id, []))
+        return {
+            "programme": {k: programme[k] for k in _PROGRAMME_FACTS},
+            "participants": {
+                v["participant_id"]: {k: v[k] for k in _PARTICIPANT_FACTS} for v in people
+            },
+        }
+
     def snapshot(self) -> Any:
         return {
             "programmes": self.programmes,
@@ -136,6 +151,19 @@ _HANDLERS: dict[str, Callable[[EnrolmentReadModel, Any], None]] = {
     "Participant.Withdrawn": EnrolmentReadModel._withdrawn,
     "Participant.Erased": EnrolmentReadModel._erased,
 }
+
+_PROGRAMME_FACTS = (
+    "name",
+    "status",
+    "start_date",
+    "end_date",
+    "topics",
+    "rules",
+    "version",
+    "mentor_count",
+    "mentee_count",
+)
+_PARTICIPANT_FACTS = ("role", "status", "withdrawal_reason", "enrolled_at", "version")
 
 _STATUS_AFTER = {
     "EnrolmentOpened": "enrolment_open",

@@ -12,6 +12,7 @@ from typing import Any
 
 from revmentor.feedback.domain import outcomes
 from revmentor.feedback.domain.pair import ACTIVE, COMPLETED
+from revmentor.feedback.domain.programme import Policy
 from revmentor.feedback.domain.ratings import MENTEE, MENTOR
 from revmentor.feedback.domain.survey import BASELINE, END
 from revmentor.kernel.readmodel import ReadModel
@@ -48,7 +49,14 @@ class FeedbackReadModel(ReadModel):
 
     def _programme(self, programme_id: str) -> dict[str, Any]:
         return self.programmes.setdefault(
-            programme_id, {"topics": [], "sessions": [], "surveys": [], "pairs": []}
+            programme_id,
+            {
+                "topics": [],
+                "policy": Policy().as_dict(),
+                "sessions": [],
+                "surveys": [],
+                "pairs": [],
+            },
         )
 
     # -- programmes and participants ----------------------------------------------------
@@ -58,6 +66,9 @@ class FeedbackReadModel(ReadModel):
 
     def _catalogue(self, e: Any) -> None:
         self._programme(self.programme_of_key[str(e.originator_id)])["topics"] = list(e.topics)
+
+    def _policy(self, e: Any) -> None:
+        self._programme(self.programme_of_key[str(e.originator_id)])["policy"] = dict(e.policy)
 
     def _participation(self, e: Any) -> None:
         self._index(e.participant_id, "participations", str(e.programme_id))
@@ -243,6 +254,25 @@ class FeedbackReadModel(ReadModel):
             days_to_first_session=_days_to_first(people, sessions),
         )
 
+    def programme_state(self, programme_id: str) -> Any:
+        """The programme's feedback as aggregates: the outcomes report (small
+        groups suppressed, as managers see it), the funnel's people, which side
+        answered each session, survey completion and the pairs at risk. No
+        single rating or answer: those stay with the report's suppression."""
+        programme = self.programmes.get(programme_id)
+        if programme is None:
+            return {}
+        min_group = int(programme["policy"]["min_group_size"])
+        return {
+            "policy": programme["policy"],
+            "topics": programme["topics"],
+            "participants": self.participants.get(programme_id, {}),
+            "sessions": {s: _session_facts(self.sessions[s]) for s in programme["sessions"]},
+            "surveys": {s: _survey_facts(self.surveys[s]) for s in programme["surveys"]},
+            "pairs": {m: self.pairs[m] for m in programme["pairs"]},
+            "report": outcomes.report(self.facts(programme_id), min_group),
+        }
+
     def snapshot(self) -> Any:
         return {
             "programmes": self.programmes,
@@ -252,6 +282,15 @@ class FeedbackReadModel(ReadModel):
             "pairs": self.pairs,
             "by_participant": self.by_participant,
         }
+
+
+def _session_facts(view: dict[str, Any]) -> dict[str, Any]:
+    facts = {k: v for k, v in view.items() if k not in ("ratings", "session_id")}
+    return facts | {"answered": sorted(view["ratings"])}
+
+
+def _survey_facts(view: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in view.items() if k not in ("answers", "survey_id")}
 
 
 def _funnel(
@@ -332,6 +371,7 @@ def _days_to_first(
 _HANDLERS: dict[str, Callable[[FeedbackReadModel, Any], None]] = {
     "FeedbackProgramme.Registered": FeedbackReadModel._registered,
     "FeedbackProgramme.CatalogueRecorded": FeedbackReadModel._catalogue,
+    "FeedbackProgramme.PolicyChanged": FeedbackReadModel._policy,
     "Participation.Registered": FeedbackReadModel._participation,
     "Participation.Enrolled": FeedbackReadModel._enrolled,
     "Participation.Certified": FeedbackReadModel._certified,

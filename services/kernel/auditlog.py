@@ -30,7 +30,7 @@ import asyncio
 import base64
 import json
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID
@@ -41,6 +41,7 @@ from eventsourcing.persistence import Notification
 
 from revmentor.audit.v1 import audit_pb2 as pb
 from revmentor.audit.v1 import audit_pb2_grpc as pb_grpc
+from revmentor.kernel import replay
 from revmentor.kernel.application import ServiceApplication, jsonable
 from revmentor.kernel.audit import ChainTable, VerificationReport, read_checkpoints, verify
 from revmentor.kernel.auth import ADMIN, AUDITOR
@@ -288,6 +289,79 @@ class AuditLog:
         return pb.ReadEventsResponse(events=events, next_page_token=token)
 
 
+def instant(moment: datetime) -> str:
+    """RFC 3339 UTC to the microsecond (a replay's instant is exact)."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def programme_state(
+    app: ServiceApplication,
+    service: str,
+    programme_id: str,
+    at: datetime | None,
+    progress: Callable[[pb.ReplayProgress], None],
+) -> pb.ProgrammeState:
+    """Replay ``programme_id`` in ``app`` as of ``at`` (blocking: a worker thread).
+    Without ``at``: the live state first, then the log up to its position."""
+    upto: int | None = None
+    live_text = ""
+    end = replay.last_position(app)
+    if at is None:
+        upto, live_text = replay.live_state(app, programme_id)
+        end = upto
+
+    def page_read(done: replay.Replay) -> None:
+        total = max(end, done.position)
+        progress(
+            pb.ReplayProgress(position=done.position, last_position=total, applied=done.applied)
+        )
+
+    moment = at or datetime.now(UTC)
+    result = replay.replay(app, at, upto, page_read)
+    text = result.state_of(programme_id)
+    return pb.ProgrammeState(
+        service=service,
+        programme_id=programme_id,
+        at=instant(moment),
+        position=result.position,
+        applied=result.applied,
+        left_out=result.left_out,
+        state_json=text,
+        digest=replay.digest(text),
+        live_digest=replay.digest(live_text) if at is None else "",
+    )
+
+
+async def replay_updates(
+    app: ServiceApplication, service: str, programme_id: str, at: datetime | None
+) -> AsyncIterator[pb.ReplayUpdate]:
+    """Progress messages while the worker thread reads the log, then the state."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[pb.ReplayUpdate | BaseException] = asyncio.Queue()
+
+    def put(item: pb.ReplayUpdate | BaseException) -> None:
+        loop.call_soon_threadsafe(queue.put_nowait, item)
+
+    def work() -> None:
+        try:
+            progress = lambda p: put(pb.ReplayUpdate(progress=p))  # noqa: E731
+            put(pb.ReplayUpdate(state=programme_state(app, service, programme_id, at, progress)))
+        except BaseException as error:  # noqa: BLE001 - raised again in the caller's task
+            put(error)
+
+    worker = asyncio.ensure_future(asyncio.to_thread(work))
+    try:
+        while True:
+            item = await queue.get()
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+            if item.HasField("state"):
+                return
+    finally:
+        await worker
+
+
 def verification(report: VerificationReport, at: datetime | None = None) -> pb.ChainVerification:
     return pb.ChainVerification(
         service=report.service,
@@ -320,6 +394,7 @@ class AuditLogServicer(pb_grpc.AuditLogServiceServicer):
         "ReadEvents": AUDIT_READERS,
         "GetAggregateHistory": AUDIT_READERS,
         "VerifyChain": AUDIT_READERS,
+        "ReplayProgramme": AUDIT_READERS,
     }
 
     def __init__(self, app: ServiceApplication, nats_url: str, service: str = ""):
@@ -372,6 +447,24 @@ class AuditLogServicer(pb_grpc.AuditLogServiceServicer):
         v.raise_if_any()
         assert aggregate_id is not None
         return await self._run(self.log.history, aggregate_id, version or 0, size)
+
+    async def ReplayProgramme(
+        self, request: pb.ReplayProgrammeRequest, context: Context
+    ) -> AsyncIterator[pb.ReplayUpdate]:
+        v = Violations()
+        try:
+            UUID(request.programme_id)
+        except ValueError:
+            v.add("programme_id", "must be a UUID")
+        at: datetime | None = None
+        if request.at:
+            try:
+                at = parse(request.at)
+            except ValueError:
+                v.add("at", "must be an RFC 3339 time with an offset, e.g. 2026-03-01T09:00:00Z")
+        v.raise_if_any()
+        async for update in replay_updates(self.app, self.service, request.programme_id, at):
+            yield update
 
     async def VerifyChain(
         self, request: pb.VerifyChainRequest, context: Context

@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 import grpc
@@ -200,9 +200,15 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         method = details.method  # type: ignore[attr-defined]
         if handler is None or method.startswith(PUBLIC_PREFIXES):
             return handler
-        if handler.unary_unary is None:
-            return _refused(handler)  # fail closed: streaming RPCs are not checked here
         metadata = {k: str(v) for k, v in (details.invocation_metadata or ())}  # type: ignore[attr-defined]
+        if handler.unary_stream is not None:
+            return grpc.unary_stream_rpc_method_handler(
+                self._wrap_stream(method, handler, metadata),
+                request_deserializer=None,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.unary_unary is None:
+            return _refused(handler)  # fail closed: client streaming is not checked here
         return grpc.unary_unary_rpc_method_handler(
             self._wrap(method, handler, metadata),
             request_deserializer=None,  # decoded inside, so a bad body is INVALID_ARGUMENT
@@ -225,6 +231,30 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
                     with context.acting_as(_request_context(metadata, principal)):
                         request = _decode_request(decode, raw, method)
                         return await inner(request, ctx)
+                except Exception as error:  # noqa: BLE001 - every failure gets one status
+                    await self._abort(ctx, span, method, error)
+
+        return wrapped
+
+    def _wrap_stream(
+        self, method: str, handler: grpc.RpcMethodHandler, metadata: dict[str, str]
+    ) -> Callable[[bytes, Any], AsyncIterator[Any]]:
+        """The same checks for a server-streaming RPC: admitted before the first
+        message, and a failure at any message ends the stream with its status."""
+        inner: Any = handler.unary_stream  # an async generator function (grpc.aio)
+        decode = handler.request_deserializer
+        assert inner is not None
+
+        async def wrapped(raw: bytes, ctx: Any) -> AsyncIterator[Any]:
+            with self.tracer.start_as_current_span(
+                method.lstrip("/"), context=context_from(metadata), kind=trace.SpanKind.SERVER
+            ) as span:
+                try:
+                    principal = await self.admit(method, metadata)
+                    with context.acting_as(_request_context(metadata, principal)):
+                        request = _decode_request(decode, raw, method)
+                        async for message in inner(request, ctx):
+                            yield message
                 except Exception as error:  # noqa: BLE001 - every failure gets one status
                     await self._abort(ctx, span, method, error)
 

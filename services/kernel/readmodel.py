@@ -32,6 +32,13 @@ class ReadModel:
         """A JSON-able, order-independent view of everything the model holds."""
         return {}
 
+    def programme_state(self, programme_id: str) -> Any:
+        """What the model holds about one programme, JSON-able and free of
+        personal data: what an auditor's point-in-time replay shows and
+        compares with live (:mod:`revmentor.kernel.replay`). Services override
+        it; a model that keeps nothing per programme has nothing to show."""
+        return {}
+
     def digest(self) -> str:
         canonical = json.dumps(self.snapshot(), sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(canonical.encode()).hexdigest()

@@ -106,6 +106,9 @@ class MatchingReadModel(ReadModel):
             "proposed": len(e.proposals),
             "total_score": round(sum(float(p["score"]) for p in e.proposals), 6),
             "ran_at": e.ran_at,
+            "unmatched": [
+                {"mentee_id": u["mentee_id"], "reasons": list(u["reasons"])} for u in e.unmatched
+            ],
         }
         self.rounds_by_programme.setdefault(programme, []).append(rid)
         for item in e.unmatched:
@@ -139,6 +142,16 @@ class MatchingReadModel(ReadModel):
 
     def rounds_of(self, programme_id: str) -> list[dict[str, Any]]:
         return [self.rounds[r] for r in self.rounds_by_programme.get(programme_id, [])]
+
+    def programme_state(self, programme_id: str) -> Any:
+        """The programme's rounds (inputs digest, policy, proposals, why each
+        unmatched mentee was left out) and its matches with their scores and
+        answers. A pair's own explanation is sealed with the match's key and
+        not shown: auditors read no personal data."""
+        return {
+            "rounds": {r["round_id"]: r for r in self.rounds_of(programme_id)},
+            "matches": {m["match_id"]: m for m in self.matches_of_programme(programme_id)},
+        }
 
     def unmatched_reasons(self, mentee_id: str) -> dict[str, Any]:
         found = self.unmatched.get(mentee_id)

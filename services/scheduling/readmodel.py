@@ -159,6 +159,17 @@ class SchedulingReadModel(ReadModel):
             out += self.sessions_of_mentorship(mid, status)
         return sorted(out, key=lambda s: (s["start"], s["session_id"]))
 
+    def programme_state(self, programme_id: str) -> Any:
+        """The programme's mentorships and each one's sessions (times, status,
+        who recorded or disputed them); agendas, places and links are not kept."""
+        return {
+            "mentorships": {
+                m["mentorship_id"]: m
+                | {"sessions": self.sessions_of_mentorship(m["mentorship_id"])}
+                for m in self.mentorships_of_programme(programme_id)
+            }
+        }
+
     def reminder_candidates(self, now: str) -> list[tuple[str, str, int]]:
         """(mentorship, session, 0) of scheduled sessions ahead within the longest
         lead, not yet reminded at their current time; the aggregate decides."""

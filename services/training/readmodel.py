@@ -141,6 +141,20 @@ class TrainingReadModel(ReadModel):
             "overdue": sorted(overdue),
         }
 
+    def programme_state(self, programme_id: str) -> Any:
+        """The programme's training settings and every record's status (who is
+        certified, since when, on which curriculum version); no free text."""
+        programme = self.programmes.get(programme_id)
+        if programme is None:
+            return {}
+        return {
+            "programme": {k: v for k, v in programme.items() if k != "programme_id"},
+            "records": {
+                v["participant_id"]: {k: x for k, x in v.items() if k != "participant_id"}
+                for v in self.records_of(programme_id)
+            },
+        }
+
     def certified_mentors(self, programme_id: str) -> list[dict[str, Any]]:
         return [
             v

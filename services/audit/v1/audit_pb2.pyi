@@ -99,3 +99,51 @@ class ChainVerification(_message.Message):
     chain_head_position: int
     rejections: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, service: _Optional[str] = ..., ok: _Optional[bool] = ..., first_broken_position: _Optional[int] = ..., reason: _Optional[str] = ..., rows: _Optional[int] = ..., chained: _Optional[int] = ..., checkpoints_checked: _Optional[int] = ..., checkpoints_rejected: _Optional[int] = ..., last_checkpoint_position: _Optional[int] = ..., verified_at: _Optional[str] = ..., unchained: _Optional[int] = ..., chain_head_position: _Optional[int] = ..., rejections: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ReplayProgrammeRequest(_message.Message):
+    __slots__ = ("programme_id", "at")
+    PROGRAMME_ID_FIELD_NUMBER: _ClassVar[int]
+    AT_FIELD_NUMBER: _ClassVar[int]
+    programme_id: str
+    at: str
+    def __init__(self, programme_id: _Optional[str] = ..., at: _Optional[str] = ...) -> None: ...
+
+class ReplayUpdate(_message.Message):
+    __slots__ = ("progress", "state")
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    progress: ReplayProgress
+    state: ProgrammeState
+    def __init__(self, progress: _Optional[_Union[ReplayProgress, _Mapping]] = ..., state: _Optional[_Union[ProgrammeState, _Mapping]] = ...) -> None: ...
+
+class ReplayProgress(_message.Message):
+    __slots__ = ("position", "last_position", "applied")
+    POSITION_FIELD_NUMBER: _ClassVar[int]
+    LAST_POSITION_FIELD_NUMBER: _ClassVar[int]
+    APPLIED_FIELD_NUMBER: _ClassVar[int]
+    position: int
+    last_position: int
+    applied: int
+    def __init__(self, position: _Optional[int] = ..., last_position: _Optional[int] = ..., applied: _Optional[int] = ...) -> None: ...
+
+class ProgrammeState(_message.Message):
+    __slots__ = ("service", "programme_id", "at", "position", "applied", "left_out", "state_json", "digest", "live_digest")
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    PROGRAMME_ID_FIELD_NUMBER: _ClassVar[int]
+    AT_FIELD_NUMBER: _ClassVar[int]
+    POSITION_FIELD_NUMBER: _ClassVar[int]
+    APPLIED_FIELD_NUMBER: _ClassVar[int]
+    LEFT_OUT_FIELD_NUMBER: _ClassVar[int]
+    STATE_JSON_FIELD_NUMBER: _ClassVar[int]
+    DIGEST_FIELD_NUMBER: _ClassVar[int]
+    LIVE_DIGEST_FIELD_NUMBER: _ClassVar[int]
+    service: str
+    programme_id: str
+    at: str
+    position: int
+    applied: int
+    left_out: int
+    state_json: str
+    digest: str
+    live_digest: str
+    def __init__(self, service: _Optional[str] = ..., programme_id: _Optional[str] = ..., at: _Optional[str] = ..., position: _Optional[int] = ..., applied: _Optional[int] = ..., left_out: _Optional[int] = ..., state_json: _Optional[str] = ..., digest: _Optional[str] = ..., live_digest: _Optional[str] = ...) -> None: ...

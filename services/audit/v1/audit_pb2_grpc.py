@@ -49,6 +49,11 @@ class AuditLogServiceStub:
                 request_serializer=revmentor_dot_audit_dot_v1_dot_audit__pb2.VerifyChainRequest.SerializeToString,
                 response_deserializer=revmentor_dot_audit_dot_v1_dot_audit__pb2.ChainVerification.FromString,
                 _registered_method=True)
+        self.ReplayProgramme = channel.unary_stream(
+                '/revmentor.audit.v1.AuditLogService/ReplayProgramme',
+                request_serializer=revmentor_dot_audit_dot_v1_dot_audit__pb2.ReplayProgrammeRequest.SerializeToString,
+                response_deserializer=revmentor_dot_audit_dot_v1_dot_audit__pb2.ReplayUpdate.FromString,
+                _registered_method=True)
 
 
 class AuditLogServiceServicer:
@@ -76,6 +81,17 @@ class AuditLogServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReplayProgramme(self, request, context):
+        """A programme's state in this service as it was at an instant, rebuilt
+        purely from the stored events recorded up to then (a fresh read model fed
+        page by page). Streams progress while it reads the log, then the state.
+        Without `at` it replays up to the live read model's position and returns
+        the live state's digest beside the replayed one: they must be equal.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AuditLogServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -93,6 +109,11 @@ def add_AuditLogServiceServicer_to_server(servicer, server):
                     servicer.VerifyChain,
                     request_deserializer=revmentor_dot_audit_dot_v1_dot_audit__pb2.VerifyChainRequest.FromString,
                     response_serializer=revmentor_dot_audit_dot_v1_dot_audit__pb2.ChainVerification.SerializeToString,
+            ),
+            'ReplayProgramme': grpc.unary_stream_rpc_method_handler(
+                    servicer.ReplayProgramme,
+                    request_deserializer=revmentor_dot_audit_dot_v1_dot_audit__pb2.ReplayProgrammeRequest.FromString,
+                    response_serializer=revmentor_dot_audit_dot_v1_dot_audit__pb2.ReplayUpdate.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -176,6 +197,33 @@ class AuditLogService:
             '/revmentor.audit.v1.AuditLogService/VerifyChain',
             revmentor_dot_audit_dot_v1_dot_audit__pb2.VerifyChainRequest.SerializeToString,
             revmentor_dot_audit_dot_v1_dot_audit__pb2.ChainVerification.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReplayProgramme(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/revmentor.audit.v1.AuditLogService/ReplayProgramme',
+            revmentor_dot_audit_dot_v1_dot_audit__pb2.ReplayProgrammeRequest.SerializeToString,
+            revmentor_dot_audit_dot_v1_dot_audit__pb2.ReplayUpdate.FromString,
             options,
             channel_credentials,
             insecure,
