@@ -251,10 +251,18 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             ) as span:
                 try:
                     principal = await self.admit(method, metadata)
-                    with context.acting_as(_request_context(metadata, principal)):
-                        request = _decode_request(decode, raw, method)
-                        async for message in inner(request, ctx):
-                            yield message
+                    acting = _request_context(metadata, principal)
+                    request = _decode_request(decode, raw, method)
+                    messages = inner(request, ctx)
+                    while True:
+                        # the caller's context is set around each step, never
+                        # across a yield: the stream may be closed from elsewhere
+                        with context.acting_as(acting):
+                            try:
+                                message = await messages.__anext__()
+                            except StopAsyncIteration:
+                                return
+                        yield message
                 except Exception as error:  # noqa: BLE001 - every failure gets one status
                     await self._abort(ctx, span, method, error)
 
