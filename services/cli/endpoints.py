@@ -80,7 +80,8 @@ def unreachable_message(service: str, address: str, source: str, reason: str) ->
     return (
         f"cannot reach the {service} service at {address} (from {source}): {reason}.\n"
         "Start the platform with `make run` (or `revmentor up`) and leave it running, "
-        "or pass --target HOST:PORT."
+        f"or point at it: REVMENTOR_{service.upper()}_ADDR=HOST:PORT (or --target HOST:PORT "
+        "where the command has it)."
     )
 
 
