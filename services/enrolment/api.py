@@ -216,7 +216,7 @@ class EnrolmentServicer(pb_grpc.EnrolmentServiceServicer):
         self, request: pb.GetMatchingAttributesRequest, context: Context
     ) -> Any:
         def attributes() -> pb.GetMatchingAttributesResponse:
-            found = self.app.participants_for_matching(list(request.participant_ids))
+            found = self.app.participants_for_matching(list(request.participant_ids), request.as_of)
             return pb.GetMatchingAttributesResponse(
                 attributes=[m.matching_attributes(p) for p in found]
             )

@@ -22,6 +22,7 @@ from revmentor.enrolment.domain.participant import EmployeeRegistration, Partici
 from revmentor.enrolment.domain.profile import PERSONAL_FIELDS, Consent, Profile
 from revmentor.enrolment.domain.programme import Programme, ProgrammeRules, Topic
 from revmentor.enrolment.readmodel import EnrolmentReadModel
+from revmentor.kernel import timestamps
 from revmentor.kernel.application import ServiceApplication, expect_version, jsonable
 from revmentor.kernel.envelope import ERASED
 from revmentor.kernel.errors import (
@@ -317,7 +318,14 @@ class EnrolmentApplication(ServiceApplication):
 
         return self.query(counts)
 
-    def participants_for_matching(self, participant_ids: list[str]) -> list[Participant]:
+    def participants_for_matching(
+        self, participant_ids: list[str], as_of: str = ""
+    ) -> list[Participant]:
+        """The participants, in the order asked, now or as they were at ``as_of``.
+
+        ``as_of`` (RFC 3339 with an offset, empty = now) lets an auditor re-run a
+        matching round on the attributes it saw: see :meth:`participant_as_of`.
+        """
         v = Violations()
         v.check(
             1 <= len(participant_ids) <= MAX_ATTRIBUTE_BATCH,
@@ -329,8 +337,65 @@ class EnrolmentApplication(ServiceApplication):
                 parse_id(f"participant_ids[{i}]", value)
             except ValidationFailed as error:
                 v.items += error.violations
+        instant = _instant(v, "as_of", as_of)
         v.raise_if_any()
-        return [self.participant(pid) for pid in participant_ids]
+        if instant is None:
+            return [self.participant(pid) for pid in participant_ids]
+        rebuilt = {
+            pid: self.participant_as_of(pid, instant) for pid in dict.fromkeys(participant_ids)
+        }
+        return [rebuilt[pid] for pid in participant_ids]
+
+    def participant_as_of(self, participant_id: str, instant: datetime) -> Participant:
+        """The participant as their stored events up to ``instant`` make them.
+
+        The events are folded in version order while their timestamp is at or
+        before ``instant``; none (not enrolled yet, or not a participant) is
+        NOT_FOUND, as an unknown id is. An erased participant cannot be rebuilt
+        (the key that sealed their personal fields is destroyed): whatever the
+        instant, they are answered as they are now - erased, personal fields
+        blank - so nothing pretends to be what they were.
+        """
+        not_found = NotFound(f"participant {participant_id} not found as of {instant.isoformat()}")
+        stored = list(self.recorder.select_events(parse_id("participant_id", participant_id)))
+        self.envelope_mapper.prefetch(stored)
+        events = [self.envelope_mapper.decode(s)[0] for s in stored]
+        first = events[0] if events else None
+        if not isinstance(first, Participant.Enrolled) or first.timestamp > instant:
+            raise not_found
+        if any(isinstance(e, Participant.Erased) for e in events):
+            return _folded(events)  # the whole history: the Erased event blanks the rest
+        return _folded(_prefix_until(events, instant))
+
+
+def _instant(v: Violations, field: str, text: str) -> datetime | None:
+    """An RFC 3339 instant with an offset, or None when empty (= now)."""
+    if not text:
+        return None
+    try:
+        return timestamps.parse(text)
+    except ValueError:
+        v.add(field, "must be an RFC 3339 instant with an offset, e.g. 2027-01-11T09:00:00Z")
+        return None
+
+
+def _prefix_until(events: list[Any], instant: datetime) -> list[Any]:
+    """The leading events stamped at or before ``instant`` (versions stay contiguous)."""
+    kept = []
+    for stored in events:
+        if stored.timestamp > instant:
+            break
+        kept.append(stored)
+    return kept
+
+
+def _folded(events: list[Any]) -> Participant:
+    """The aggregate the events make, applied in order as the repository does."""
+    aggregate: Any = None
+    for domain_event in events:
+        aggregate = domain_event.mutate(aggregate)
+    assert isinstance(aggregate, Participant)
+    return aggregate
 
 
 def _this_year() -> int:

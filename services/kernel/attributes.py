@@ -10,6 +10,11 @@ maps the messages to plain dicts (see :func:`attributes_dict`). Applications
 run commands in worker threads, so the channel is a blocking one
 (``kernel.tls.secure_channel``: TLS when ``GRPC_TLS_*`` say so).
 
+Called with ``as_of`` (an aware datetime), it asks for the attributes as they
+were at that instant (``GetMatchingAttributesRequest.as_of``, rebuilt by
+enrolment from its stored events): an auditor re-running a recorded matching
+round. Without it, the attributes now, as every live command wants.
+
 Whatever goes wrong (enrolment down, our token refused or missing) becomes
 :class:`AttributesUnavailable` with a message saying what to check.
 """
@@ -19,6 +24,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import grpc
@@ -49,6 +55,14 @@ MEETING_PREFERENCES = {
 
 class AttributesUnavailable(Exception):
     """Enrolment could not be asked for attributes (down, or refused our token)."""
+
+
+def as_of_text(instant: datetime) -> str:
+    """RFC 3339 UTC to the microsecond: stored events are stamped that finely, and
+    a round's record may follow a profile change within the same second."""
+    if instant.tzinfo is None:
+        raise ValueError("as_of must be an aware datetime (with a UTC offset)")
+    return instant.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def attributes_dict(message: pb.MatchingAttributes) -> dict[str, Any]:
@@ -116,10 +130,14 @@ class EnrolmentAttributes:
                 channel = self._channels[address] = secure_channel(address, self.service)
         return pb_grpc.EnrolmentServiceStub(channel)
 
-    def __call__(self, ids: Sequence[str]) -> Mapping[str, Mapping[str, Any]]:
+    def __call__(
+        self, ids: Sequence[str], as_of: datetime | None = None
+    ) -> Mapping[str, Mapping[str, Any]]:
+        """``as_of``: the attributes as they were then (None: now)."""
         wanted = list(dict.fromkeys(ids))
         if not wanted:
             return {}
+        when = as_of_text(as_of) if as_of is not None else ""
         try:
             metadata = (("authorization", f"Bearer {self._token()}"),)
         except ServiceTokenUnavailable as error:
@@ -129,17 +147,17 @@ class EnrolmentAttributes:
         found: dict[str, dict[str, Any]] = {}
         for start in range(0, len(wanted), self.chunk):
             request = pb.GetMatchingAttributesRequest(
-                participant_ids=wanted[start : start + self.chunk]
+                participant_ids=wanted[start : start + self.chunk], as_of=when
             )
             try:
                 reply = stub.GetMatchingAttributes(request, metadata=metadata, timeout=self.timeout)
             except grpc.RpcError as error:
-                raise AttributesUnavailable(self.explain(address, error)) from None
+                raise AttributesUnavailable(self.explain(address, error, when)) from None
             for message in reply.attributes:
                 found[message.participant_id] = attributes_dict(message)
         return found
 
-    def explain(self, address: str, error: grpc.RpcError) -> str:
+    def explain(self, address: str, error: grpc.RpcError, as_of: str = "") -> str:
         """What failed, and what to do about it, in one sentence."""
         code = error.code() if hasattr(error, "code") else grpc.StatusCode.UNKNOWN
         details = error.details() if hasattr(error, "details") else str(error)
@@ -157,6 +175,11 @@ class EnrolmentAttributes:
             return (
                 f"{where} did not answer ({said}): is enrolment running? "
                 f"check {ADDRESS_VARIABLE}; retry when it is back"
+            )
+        if code == grpc.StatusCode.NOT_FOUND and as_of:
+            return (
+                f"{where} knows no such participant as of {as_of} ({said}): enrolled later "
+                f"than that by enrolment's clock (is it behind {self.service}'s?), or never"
             )
         if code == grpc.StatusCode.NOT_FOUND:
             return (

@@ -8,7 +8,7 @@ the roles the table grants *for this RPC* only.
     admin              everything
     programme_manager  everything, only in the programmes of their ``programmes``
                        claim; answers a proposal on behalf of either side
-    auditor            read-only
+    auditor            read-only; with admins, the only ones to replay a round
     service            (scheduling, feedback, reporting) read-only
     mentor, mentee     their own matches only: read them, answer a proposal as
                        themselves, export their data; matching does not know
@@ -27,6 +27,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from revmentor.kernel.auth import (
+    ADMIN,
+    AUDITOR,
     MANAGERS,
     PARTICIPANTS,
     READERS,
@@ -44,6 +46,8 @@ POLICY: Mapping[str, frozenset[str]] = {
     "RunRound": MANAGERS,
     "GetRound": READERS,
     "ListRounds": READERS,
+    # re-runs a round on enrolment's attributes as they were: an audit, not management
+    "ReplayRound": frozenset({ADMIN, AUDITOR}),
     "ProposeMatch": MANAGERS,
     "RespondToProposal": MANAGERS | PARTICIPANTS,
     "EndMatch": MANAGERS,

@@ -151,6 +151,12 @@ class MatchingServicer(pb_grpc.MatchingServiceServicer):
             total_size=len(found),
         )
 
+    async def ReplayRound(self, request: pb.ReplayRoundRequest, context: Context) -> Any:
+        record = await self._run(self.app.round_record, request.round_id)
+        access.require_round(caller(), "ReplayRound", str(record.programme_id), request.round_id)
+        replayed = await self._with_attributes(context, self.app.replay, record)
+        return m.replay_message(replayed)
+
     def _ran_by(self, round_id: str) -> str:
         """Who ran the round: the actor in its one event's envelope."""
         history = self.app.event_history(UUID(round_id))

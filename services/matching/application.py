@@ -9,14 +9,20 @@ loses with ``ConcurrencyConflict`` (ABORTED) with nothing written.
 Personal attributes are fetched from enrolment (``attributes``, injected: the
 gRPC client in production, a table in unit tests) for the length of one
 command and never stored; only what was derived from them is recorded.
+
+A recorded round can be re-run from history (:meth:`MatchingApplication.replay`):
+the pool as it was, enrolment's attributes as they were, and the same
+:func:`compute_round` a live round runs, so an identical answer means something.
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID, uuid4
 
 from revmentor.kernel.application import ServiceApplication, expect_version
@@ -32,8 +38,9 @@ from revmentor.kernel.errors import (
 )
 from revmentor.kernel.ids import parse_id
 from revmentor.kernel.readmodel import ReadModel
-from revmentor.matching.domain import explain, policy, pool
+from revmentor.matching.domain import explain, policy, pool, replay
 from revmentor.matching.domain import match as m
+from revmentor.matching.domain.candidates import MenteeCandidate, MentorCandidate
 from revmentor.matching.domain.constraints import ManagerChain, PairContext, overlap_minutes
 from revmentor.matching.domain.match import Match, round_match_id
 from revmentor.matching.domain.programme import (
@@ -47,13 +54,24 @@ from revmentor.matching.domain.round import RoundResult, run_round
 from revmentor.matching.domain.scoring import score_pair
 from revmentor.matching.readmodel import MatchingReadModel
 
-__all__ = ["AttributesUnavailable", "MatchingApplication"]
+__all__ = ["AttributeSource", "AttributesUnavailable", "MatchingApplication", "compute_round"]
 
 log = logging.getLogger(__name__)
 
-#: Fetches enrolment's matching attributes of participants (as dicts, see
-#: :mod:`revmentor.matching.domain.pool`); raises AttributesUnavailable.
-AttributeSource = Callable[[Sequence[str]], Mapping[str, Mapping[str, Any]]]
+Found = Mapping[str, Mapping[str, Any]]
+
+
+class AttributeSource(Protocol):
+    """Fetches enrolment's matching attributes of participants (as dicts, see
+    :mod:`revmentor.matching.domain.pool`); raises AttributesUnavailable.
+
+    ``as_of`` (an aware datetime) asks for them as they were then; only a
+    replay passes it, so a source that cannot answer for the past (a test
+    table) may leave it out and still serve live rounds.
+    """
+
+    def __call__(self, ids: Sequence[str], as_of: datetime | None = None) -> Found: ...
+
 
 #: Who expires proposals (recorded as the actor of Expired).
 EXPIRY_ACTOR = "service:matching-expiry"
@@ -61,8 +79,47 @@ EXPIRY_ACTOR = "service:matching-expiry"
 ROUND_ATTEMPTS = 3
 
 
-def _no_source(ids: Sequence[str]) -> Mapping[str, Mapping[str, Any]]:
+def _no_source(ids: Sequence[str], as_of: datetime | None = None) -> Found:
     raise AttributesUnavailable("no enrolment client configured for matching attributes")
+
+
+def _answers_as_of(source: AttributeSource) -> bool:
+    try:
+        parameters = inspect.signature(source).parameters
+    except (TypeError, ValueError):
+        return False
+    return "as_of" in parameters or any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()
+    )
+
+
+@dataclass(frozen=True)
+class ComputedRound:
+    """What a round computes before anything is written: its candidates, the
+    reporting tree and the result."""
+
+    mentees: list[MenteeCandidate]
+    mentors: list[MentorCandidate]
+    chain: dict[str, str]
+    result: RoundResult
+
+
+def compute_round(programme: MatchingProgramme, found: Found) -> ComputedRound:
+    """The pure part of a round, shared by the live round and its replay.
+
+    One code path on purpose: a replay that computed its own way could agree
+    with a record the live code would no longer produce, or disagree for no
+    reason. ``found``: the attributes of :func:`pool.members_to_fetch`.
+    """
+    try:
+        mentees, mentors = pool.cohort(programme, found)
+    except pool.MissingAttributes as error:
+        raise AttributesUnavailable(str(error)) from None
+    chain = pool.manager_links(list(found.values()))
+    result = run_round(
+        mentees, mentors, programme.matching_rules(), chain, programme.declined_pairs()
+    )
+    return ComputedRound(mentees, mentors, chain, result)
 
 
 class MatchingApplication(ServiceApplication):
@@ -156,27 +213,85 @@ class MatchingApplication(ServiceApplication):
 
     def _run_round(self, programme: MatchingProgramme) -> MatchingRound:
         found = self._fetch(pool.members_to_fetch(programme))
-        try:
-            mentees, mentors = pool.cohort(programme, found)
-        except pool.MissingAttributes as error:
-            raise AttributesUnavailable(str(error)) from None
-        rules = programme.matching_rules()
-        chain = pool.manager_links(list(found.values()))
-        result = run_round(mentees, mentors, rules, chain, programme.declined_pairs())
+        done = compute_round(programme, found)
         number = programme.rounds + 1
         record_id = MatchingRound.create_id(programme.programme_id, number)
-        matches = self._proposals(programme, record_id, result, mentees, mentors, chain)
-        record = self._round_record(programme, number, result, len(mentees), len(mentors), matches)
+        matches = self._proposals(
+            programme, record_id, done.result, done.mentees, done.mentors, done.chain
+        )
+        record = self._round_record(
+            programme, number, done.result, len(done.mentees), len(done.mentors), matches
+        )
         programme.record_round(
             str(record.id), number, [[str(x.id), x.mentee_id, x.mentor_id] for x in matches]
         )
         self.save(programme, record, *matches)
         return record
 
-    def _fetch(self, ids: Sequence[str]) -> Mapping[str, Mapping[str, Any]]:
+    def _fetch(self, ids: Sequence[str], as_of: datetime | None = None) -> Found:
         if not ids:
             return {}
-        return self.attributes(ids)
+        if as_of is None:
+            return self.attributes(ids)
+        if not _answers_as_of(self.attributes):
+            raise AttributesUnavailable(
+                "the attribute source cannot answer for a past instant (as_of): "
+                "a round can be replayed only against enrolment"
+            )
+        return self.attributes(ids, as_of=as_of)
+
+    # -- replaying a recorded round (auditors) ------------------------------------------
+    def replay_round(self, round_id: str) -> replay.Replay:
+        return self.replay(self.round_record(round_id))
+
+    def replay(self, record: MatchingRound) -> replay.Replay:
+        """Re-run a recorded round from history and compare it with ``record``.
+
+        Writes nothing. The pool is the programme aggregate at the version just
+        before the event that recorded the round (``RoundRecorded`` with its
+        number): exactly the pool the live round loaded, since that save would
+        have failed on any other version. The attributes are asked of enrolment
+        as of the instant the round's record was made (``record.created_on``).
+
+        The race this leaves, reported and never hidden: the live round fetched
+        the attributes a moment *before* making its record (it computes in
+        between). A profile change stamped in that window - or stamped just
+        before the fetch but committed just after it - is in the replay but was
+        not in the live round, and shows as a different inputs digest (and
+        maybe other pairs). So does skew between enrolment's clock and
+        matching's. The record's instant is the earliest one stored after the
+        fetch, which keeps the window as short as the history allows.
+        """
+        version = self._round_recorded_version(record)
+        key = programme_key(record.programme_id)
+        programme: MatchingProgramme = self.repository.get(key, version=version - 1)
+        as_of = record.created_on
+        found = self._fetch(pool.members_to_fetch(programme), as_of)
+        done = compute_round(programme, found)
+        rerun = replay.Rerun(
+            result=done.result,
+            policy={**programme.policy, **programme.rules},
+            mentees_considered=len(done.mentees),
+            mentors_considered=len(done.mentors),
+            programme_version=programme.version,
+            attributes_as_of=as_of,
+            erased=tuple(sorted(p for p, a in found.items() if a.get("status") == pool.ERASED)),
+        )
+        return replay.compare(record, rerun)
+
+    def _round_recorded_version(self, record: MatchingRound) -> int:
+        """The pool version of the event that recorded ``record`` in the pool."""
+        key = programme_key(record.programme_id)
+        for stored in self.repository.event_store.get(key):
+            if (
+                isinstance(stored, MatchingProgramme.RoundRecorded)
+                and stored.round_number == record.round_number
+            ):
+                return int(stored.originator_version)
+        raise IllegalTransition(
+            f"the pool of programme {record.programme_id} holds no record of round "
+            f"{record.round_number}: it cannot be replayed"
+        )
 
     def _proposals(
         self,

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from revmentor.kernel.attributes import as_of_text
 from revmentor.matching.domain import match as dm
 from revmentor.matching.domain.match import Match
 from revmentor.matching.domain.policy import WEIGHT_NAMES, PolicyChange
 from revmentor.matching.domain.programme import MENTEE, MENTOR, MatchingProgramme
 from revmentor.matching.domain.record import MatchingRound
+from revmentor.matching.domain.replay import Pair, Replay
 from revmentor.matching.v1 import matching_pb2 as pb
 
 STATUS = {
@@ -208,6 +210,32 @@ def round_message(record: MatchingRound, ran_by: str = "") -> pb.Round:
         ],
         unmatched=[unmatched_message(u, rid) for u in record.unmatched],
     )
+
+
+def replay_message(found: Replay) -> pb.RoundReplay:
+    """A replayed round beside its record (pairs in the order each side has them)."""
+    return pb.RoundReplay(
+        round_id=found.round_id,
+        programme_id=found.programme_id,
+        round_number=found.round_number,
+        ran_at=found.ran_at,
+        attributes_as_of=as_of_text(found.attributes_as_of),
+        programme_version=found.programme_version,
+        recorded_inputs_digest=found.recorded_digest,
+        replayed_inputs_digest=found.replayed_digest,
+        recorded_algorithm_version=found.recorded_algorithm,
+        current_algorithm_version=found.current_algorithm,
+        recorded_pairs=[_pair(p) for p in found.recorded_pairs],
+        replayed_pairs=[_pair(p) for p in found.replayed_pairs],
+        recorded_unmatched=list(found.recorded_unmatched),
+        replayed_unmatched=list(found.replayed_unmatched),
+        identical=found.identical,
+        differences=list(found.differences),
+    )
+
+
+def _pair(pair: Pair) -> pb.RoundPair:
+    return pb.RoundPair(mentee_id=pair.mentee_id, mentor_id=pair.mentor_id, score=pair.score)
 
 
 def round_summary_message(view: Mapping[str, Any], ran_by: str = "") -> pb.Round:

@@ -37,9 +37,9 @@ from revmentor.kernel.application import ServiceApplication
 from revmentor.kernel.audit import Chainer, ChainTable, CheckpointPublisher, genesis, link
 from revmentor.kernel.auditlog import AUDIT_READERS, SERVICE_NAME, AuditLogServicer
 from revmentor.kernel.envelope import WITHHELD
-from revmentor.kernel.timestamps import parse
 from revmentor.kernel.natsserver import LocalNatsServer, free_port
 from revmentor.kernel.streams import declare_streams
+from revmentor.kernel.timestamps import parse
 
 HOLDER = "Quentin Holdermarker"  # personal: must never appear in an answer
 

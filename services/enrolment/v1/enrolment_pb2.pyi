@@ -335,10 +335,12 @@ class ListParticipantsResponse(_message.Message):
     def __init__(self, participants: _Optional[_Iterable[_Union[Participant, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., total_size: _Optional[int] = ...) -> None: ...
 
 class GetMatchingAttributesRequest(_message.Message):
-    __slots__ = ("participant_ids",)
+    __slots__ = ("participant_ids", "as_of")
     PARTICIPANT_IDS_FIELD_NUMBER: _ClassVar[int]
+    AS_OF_FIELD_NUMBER: _ClassVar[int]
     participant_ids: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, participant_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+    as_of: str
+    def __init__(self, participant_ids: _Optional[_Iterable[str]] = ..., as_of: _Optional[str] = ...) -> None: ...
 
 class MatchingAttributes(_message.Message):
     __slots__ = ("participant_id", "programme_id", "role", "status", "employee_id", "manager_employee_id", "department", "site", "time_zone", "birth_year", "languages", "skills_offered", "learning_needs", "availability", "meeting_preference", "skill_levels")

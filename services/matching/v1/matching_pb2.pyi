@@ -235,6 +235,58 @@ class GetRoundRequest(_message.Message):
     round_id: str
     def __init__(self, round_id: _Optional[str] = ...) -> None: ...
 
+class ReplayRoundRequest(_message.Message):
+    __slots__ = ("round_id",)
+    ROUND_ID_FIELD_NUMBER: _ClassVar[int]
+    round_id: str
+    def __init__(self, round_id: _Optional[str] = ...) -> None: ...
+
+class RoundPair(_message.Message):
+    __slots__ = ("mentee_id", "mentor_id", "score")
+    MENTEE_ID_FIELD_NUMBER: _ClassVar[int]
+    MENTOR_ID_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    mentee_id: str
+    mentor_id: str
+    score: float
+    def __init__(self, mentee_id: _Optional[str] = ..., mentor_id: _Optional[str] = ..., score: _Optional[float] = ...) -> None: ...
+
+class RoundReplay(_message.Message):
+    __slots__ = ("round_id", "programme_id", "round_number", "ran_at", "attributes_as_of", "programme_version", "recorded_inputs_digest", "replayed_inputs_digest", "recorded_algorithm_version", "current_algorithm_version", "recorded_pairs", "replayed_pairs", "recorded_unmatched", "replayed_unmatched", "identical", "differences")
+    ROUND_ID_FIELD_NUMBER: _ClassVar[int]
+    PROGRAMME_ID_FIELD_NUMBER: _ClassVar[int]
+    ROUND_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    RAN_AT_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTES_AS_OF_FIELD_NUMBER: _ClassVar[int]
+    PROGRAMME_VERSION_FIELD_NUMBER: _ClassVar[int]
+    RECORDED_INPUTS_DIGEST_FIELD_NUMBER: _ClassVar[int]
+    REPLAYED_INPUTS_DIGEST_FIELD_NUMBER: _ClassVar[int]
+    RECORDED_ALGORITHM_VERSION_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_ALGORITHM_VERSION_FIELD_NUMBER: _ClassVar[int]
+    RECORDED_PAIRS_FIELD_NUMBER: _ClassVar[int]
+    REPLAYED_PAIRS_FIELD_NUMBER: _ClassVar[int]
+    RECORDED_UNMATCHED_FIELD_NUMBER: _ClassVar[int]
+    REPLAYED_UNMATCHED_FIELD_NUMBER: _ClassVar[int]
+    IDENTICAL_FIELD_NUMBER: _ClassVar[int]
+    DIFFERENCES_FIELD_NUMBER: _ClassVar[int]
+    round_id: str
+    programme_id: str
+    round_number: int
+    ran_at: str
+    attributes_as_of: str
+    programme_version: int
+    recorded_inputs_digest: str
+    replayed_inputs_digest: str
+    recorded_algorithm_version: str
+    current_algorithm_version: str
+    recorded_pairs: _containers.RepeatedCompositeFieldContainer[RoundPair]
+    replayed_pairs: _containers.RepeatedCompositeFieldContainer[RoundPair]
+    recorded_unmatched: _containers.RepeatedScalarFieldContainer[str]
+    replayed_unmatched: _containers.RepeatedScalarFieldContainer[str]
+    identical: bool
+    differences: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, round_id: _Optional[str] = ..., programme_id: _Optional[str] = ..., round_number: _Optional[int] = ..., ran_at: _Optional[str] = ..., attributes_as_of: _Optional[str] = ..., programme_version: _Optional[int] = ..., recorded_inputs_digest: _Optional[str] = ..., replayed_inputs_digest: _Optional[str] = ..., recorded_algorithm_version: _Optional[str] = ..., current_algorithm_version: _Optional[str] = ..., recorded_pairs: _Optional[_Iterable[_Union[RoundPair, _Mapping]]] = ..., replayed_pairs: _Optional[_Iterable[_Union[RoundPair, _Mapping]]] = ..., recorded_unmatched: _Optional[_Iterable[str]] = ..., replayed_unmatched: _Optional[_Iterable[str]] = ..., identical: _Optional[bool] = ..., differences: _Optional[_Iterable[str]] = ...) -> None: ...
+
 class ListRoundsRequest(_message.Message):
     __slots__ = ("programme_id", "page_size", "page_token")
     PROGRAMME_ID_FIELD_NUMBER: _ClassVar[int]

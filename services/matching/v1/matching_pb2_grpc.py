@@ -64,6 +64,11 @@ class MatchingServiceStub:
                 request_serializer=revmentor_dot_matching_dot_v1_dot_matching__pb2.ListRoundsRequest.SerializeToString,
                 response_deserializer=revmentor_dot_matching_dot_v1_dot_matching__pb2.ListRoundsResponse.FromString,
                 _registered_method=True)
+        self.ReplayRound = channel.unary_unary(
+                '/revmentor.matching.v1.MatchingService/ReplayRound',
+                request_serializer=revmentor_dot_matching_dot_v1_dot_matching__pb2.ReplayRoundRequest.SerializeToString,
+                response_deserializer=revmentor_dot_matching_dot_v1_dot_matching__pb2.RoundReplay.FromString,
+                _registered_method=True)
         self.ProposeMatch = channel.unary_unary(
                 '/revmentor.matching.v1.MatchingService/ProposeMatch',
                 request_serializer=revmentor_dot_matching_dot_v1_dot_matching__pb2.ProposeMatchRequest.SerializeToString,
@@ -141,6 +146,16 @@ class MatchingServiceServicer:
 
     def ListRounds(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReplayRound(self, request, context):
+        """Auditors: re-run a recorded round on the pool as it was just before the
+        round was recorded and on enrolment's attributes as they were then
+        (GetMatchingAttributes as_of), with the code a live round runs, and compare
+        with the record. Writes nothing. A difference is an answer, not an error.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -225,6 +240,11 @@ def add_MatchingServiceServicer_to_server(servicer, server):
                     servicer.ListRounds,
                     request_deserializer=revmentor_dot_matching_dot_v1_dot_matching__pb2.ListRoundsRequest.FromString,
                     response_serializer=revmentor_dot_matching_dot_v1_dot_matching__pb2.ListRoundsResponse.SerializeToString,
+            ),
+            'ReplayRound': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReplayRound,
+                    request_deserializer=revmentor_dot_matching_dot_v1_dot_matching__pb2.ReplayRoundRequest.FromString,
+                    response_serializer=revmentor_dot_matching_dot_v1_dot_matching__pb2.RoundReplay.SerializeToString,
             ),
             'ProposeMatch': grpc.unary_unary_rpc_method_handler(
                     servicer.ProposeMatch,
@@ -424,6 +444,33 @@ class MatchingService:
             '/revmentor.matching.v1.MatchingService/ListRounds',
             revmentor_dot_matching_dot_v1_dot_matching__pb2.ListRoundsRequest.SerializeToString,
             revmentor_dot_matching_dot_v1_dot_matching__pb2.ListRoundsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReplayRound(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/revmentor.matching.v1.MatchingService/ReplayRound',
+            revmentor_dot_matching_dot_v1_dot_matching__pb2.ReplayRoundRequest.SerializeToString,
+            revmentor_dot_matching_dot_v1_dot_matching__pb2.RoundReplay.FromString,
             options,
             channel_credentials,
             insecure,
