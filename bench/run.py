@@ -18,7 +18,12 @@
   SQLite: consuming its upstream facts, member commands (session feedback,
   surveys) and the window close job, each vs a raw eventsourcing save of a
   one-field aggregate; rebuilding the read model vs raw notification reads;
-  the outcomes report's time and the peak RSS.
+  the outcomes report's time and the peak RSS;
+- audit (``bench/audit.py``): point-in-time replay (``kernel.replay``) of the
+  enrolment log vs raw notification reads and vs ``rebuild_read_model``, at
+  an instant mid-history, with and without its progress callback; and its
+  traced memory at three log sizes (N, 2N, 4N participants), paged vs reading
+  every notification at once: peak minus the rebuilt model must stay flat.
 
 Figures are printed as a table and written to ``bench/results/<time>.json``.
 Speed is never asserted in tests; this is where it is measured.
@@ -37,7 +42,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import feedback, matching, workloads
+from bench import audit, feedback, matching, workloads
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -119,9 +124,9 @@ def main() -> None:
     )
     parser.add_argument(
         "--only",
-        choices=("all", "platform", "matching", "feedback"),
+        choices=("all", "platform", "matching", "feedback", "audit"),
         default="all",
-        help="run only the platform, matching or feedback benchmarks (default: all)",
+        help="run only the platform, matching, feedback or audit benchmarks (default: all)",
     )
     args = parser.parse_args()
     print(
@@ -135,11 +140,16 @@ def main() -> None:
     if args.only in ("all", "feedback"):
         feedback_rows, document["feedback"] = feedback.run(args.scale)
         rows += feedback_rows
+    if args.only in ("all", "audit"):
+        audit_rows, document["audit"] = audit.run(args.scale)
+        rows += audit_rows
     print_table(rows)
     if "matching" in document:
         matching.print_section(document["matching"])
     if "feedback" in document:
         feedback.print_section(document["feedback"])
+    if "audit" in document:
+        audit.print_section(document["audit"])
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out = RESULTS / f"{stamp}.json"
