@@ -25,6 +25,8 @@ from nats.js.errors import NotFoundError
 from revmentor.cli.devkeys import DevKey
 from revmentor.kernel.auth import Authenticator, AuthSettings
 from revmentor.kernel.natsserver import free_port
+from revmentor.kernel.settings import nats_servers
+from revmentor.kernel.tls import balancing_options
 
 PG_HOST = os.environ.get("TEST_POSTGRES_HOST", "127.0.0.1")
 PG_PORT = os.environ.get("TEST_POSTGRES_PORT", "5432")
@@ -144,7 +146,8 @@ class SyncBearerAuth(grpc.UnaryUnaryClientInterceptor):  # type: ignore[misc]
 def authed_channel(address: str, token: str) -> grpc.aio.Channel:
     """An aio channel whose calls carry ``token`` by default."""
     interceptors = [BearerAuth(token), StreamBearerAuth(token)]
-    return grpc.aio.insecure_channel(address, interceptors=interceptors)
+    options = balancing_options(address)  # round robin over replicas ("ipv4:a:1,b:2")
+    return grpc.aio.insecure_channel(address, options=options, interceptors=interceptors)
 
 
 def authed_sync_channel(address: str, token: str) -> grpc.Channel:
@@ -161,7 +164,7 @@ class StreamMessage:
 
 async def read_stream(nats_url: str, stream: str) -> list[StreamMessage]:
     """Every message currently stored in ``stream``, in stream order."""
-    nc = await nats.connect(nats_url)
+    nc = await nats.connect(nats_servers(nats_url))
     try:
         js = nc.jetstream()
         try:

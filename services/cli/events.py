@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from revmentor.cli.common import EXIT_FAILED, EXIT_UNREACHABLE, CliError, emit
+from revmentor.kernel.settings import nats_servers
 
 if TYPE_CHECKING:  # imported where used: `revmentor --help` should not load NATS
     from nats.aio.client import Client
@@ -351,7 +352,7 @@ async def connect(target: Connection, errors: list[str]) -> Client:
 
     try:
         return await nats.connect(
-            target.url,
+            nats_servers(target.url),
             connect_timeout=3,
             allow_reconnect=False,
             max_reconnect_attempts=1,  # 0 would mean: retry forever

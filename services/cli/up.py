@@ -48,13 +48,14 @@ import grpc
 from revmentor.cli import demo, demo_feedback, devkeys
 from revmentor.cli.common import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, CliError, emit
 from revmentor.cli.endpoints import endpoints_file, wait_healthy, write_endpoints
+from revmentor.cli.shape import Shape
 from revmentor.enrolment.v1 import enrolment_pb2 as pb
 from revmentor.enrolment.v1 import enrolment_pb2_grpc as pb_grpc
 from revmentor.feedback.v1.feedback_pb2_grpc import FeedbackServiceStub
 from revmentor.kernel.crypto import ensure_dev_kek
 from revmentor.kernel.natsauth import SecureNatsConfig, write_secure_config
-from revmentor.kernel.natsserver import LocalNatsServer, free_port
-from revmentor.kernel.settings import DEFAULT_PORTS
+from revmentor.kernel.natsserver import LocalNatsCluster, LocalNatsServer, free_port
+from revmentor.kernel.settings import DEFAULT_PORTS, nats_servers
 from revmentor.kernel.streams import SERVICES, declare_streams
 from revmentor.kernel.tls import secure_channel
 from revmentor.matching.v1.matching_pb2_grpc import MatchingServiceStub
@@ -66,6 +67,9 @@ HEALTH_TIMEOUT = 60.0
 STOP_TIMEOUT = 15.0
 LOG_TAIL = 30
 TOKEN_REFRESH_SECONDS = 3600.0
+#: A replica (or NATS node) that dies this many times within RESTART_WINDOW stops everything.
+RESTART_LIMIT = 5
+RESTART_WINDOW = 60.0
 WIDTH = max(len(name) for name in (*SERVICES, "nats", "up"))
 
 
@@ -93,6 +97,11 @@ class Child:
     log_file: Path
     tail: deque[str] = field(default_factory=lambda: deque(maxlen=LOG_TAIL))
     reader: threading.Thread | None = None
+    #: The service it runs (``name`` is ``<service>-<n>`` when there are replicas).
+    service: str = ""
+    env: dict[str, str] = field(default_factory=dict)
+    #: When it was restarted after dying (a replica that keeps dying stops `up`).
+    restarts: deque[float] = field(default_factory=lambda: deque(maxlen=RESTART_LIMIT))
 
     @property
     def address(self) -> str:
@@ -137,8 +146,18 @@ def _follow_nats_log(path: Path, start: int, stop: threading.Event) -> None:
 
 
 class Platform:
-    def __init__(self, var: Path, seed: bool, nats_port: int, secure: bool = False):
+    def __init__(
+        self,
+        var: Path,
+        seed: bool,
+        nats_port: int,
+        secure: bool = False,
+        shape: Shape | None = None,
+    ):
         self.var = var.resolve()
+        self.shape = shape or Shape()
+        self.cluster: LocalNatsCluster | None = None
+        self.node_restarts: dict[int, deque[float]] = {}
         self.seed = seed
         self.nats_port = nats_port
         self.secure = secure
@@ -170,7 +189,13 @@ class Platform:
     def run(self) -> int:
         self.install_signals()
         started = time.monotonic()
-        steps = (self._take_lock, self._start_nats, self._declare_streams, self._start_services)
+        steps = (
+            self.shape.check,
+            self._take_lock,
+            self._start_nats,
+            self._declare_streams,
+            self._start_services,
+        )
         try:
             for step in steps:
                 step()
@@ -224,6 +249,9 @@ class Platform:
             self.nats_url = os.environ["NATS_URL"]
             say(f"using NATS at {self.nats_url} (from NATS_URL)")
             return
+        if self.shape.nats_cluster > 1:
+            self._start_nats_cluster()
+            return
         port = free_port(self.nats_port)
         if port != self.nats_port:
             say(f"port {self.nats_port} is taken; NATS on {port} instead")
@@ -252,15 +280,42 @@ class Platform:
         ).start()
         say(f"NATS with JetStream on {self.nats_url} (store {self.var / 'nats'}, log {log_file})")
 
+    def _start_nats_cluster(self) -> None:
+        """Nodes on loopback routed into one JetStream cluster (stores under var/nats-cluster)."""
+        root = self.var / "nats-cluster"
+        include = None
+        if self.secure:
+            config_file, self.nats_users = write_secure_config(self.var / "secrets")
+            root.mkdir(parents=True, exist_ok=True)
+            include = root / "users.conf"
+            include.write_text(config_file.read_text(encoding="utf-8"), encoding="utf-8")
+            include.chmod(0o600)
+        log_dir = self.var / "log"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        size = self.shape.nats_cluster
+        self.cluster = LocalNatsCluster(root, size, include=include, log_dir=log_dir)
+        try:
+            self.cluster.start()
+        except (TimeoutError, OSError) as error:
+            raise CliError(
+                f"the NATS cluster did not start ({error}); see {log_dir}/nats-n*.log"
+            ) from None
+        self.nats_url = self.cluster.url
+        say(
+            f"NATS cluster of {size} nodes with JetStream on {self.nats_url} "
+            f"(streams on {self.shape.stream_replicas} nodes; logs {log_dir}/nats-n*.log)"
+        )
+
     def _declare_streams(self) -> None:
+        os.environ["NATS_STREAM_REPLICAS"] = str(self.shape.stream_replicas)
         try:
             admin = self.nats_users.users["admin"].connect_options() if self.nats_users else {}
             asyncio.run(_declare(self.nats_url, admin))
         except Exception as error:  # noqa: BLE001 - any failure: say which and what to do
             hint = (
                 "check NATS_URL, or unset it so `revmentor up` starts its own NATS"
-                if self.nats is None
-                else f"see {self.var / 'log' / 'nats.log'}"
+                if self.nats is None and self.cluster is None
+                else f"see the NATS logs under {self.var / 'log'}"
             )
             raise CliError(
                 f"could not declare the JetStream streams on {self.nats_url} "
@@ -269,8 +324,10 @@ class Platform:
             ) from None
         say(f"streams declared for {', '.join(SERVICES)} and the dead-letter stream")
 
-    def _ports(self, services: list[str]) -> dict[str, int]:
-        ports: dict[str, int] = {}
+    def _ports(self, services: list[str]) -> dict[str, list[int]]:
+        """Each service's ports: its preferred one for the first replica, free ones after."""
+        ports: dict[str, list[int]] = {}
+        taken: set[int] = set()
         for service in services:
             variable = f"{service.upper()}_GRPC_PORT"
             wanted = os.environ.get(variable) or str(DEFAULT_PORTS.get(service, 0))
@@ -278,11 +335,18 @@ class Platform:
                 raise CliError(f"{variable}={wanted!r} is not a port number")
             preferred = int(wanted)
             port = free_port(preferred) if preferred else free_port()
-            while port in ports.values():
+            while port in taken:
                 port = free_port()
             if preferred and port != preferred:
                 say(f"port {preferred} is taken; {service} on {port} instead")
-            ports[service] = port
+            taken.add(port)
+            ports[service] = [port]
+            for _ in range(1, self.shape.replicas):
+                port = free_port()
+                while port in taken:
+                    port = free_port()
+                taken.add(port)
+                ports[service].append(port)
         return ports
 
     def _start_services(self) -> None:
@@ -290,9 +354,11 @@ class Platform:
         if not services:
             raise CliError("no service modules found (revmentor.<service>.main); reinstall")
         ports = self._ports(services)
+        self.shape.prepare_postgres(services)
         env = dict(os.environ)
         env.update(
             NATS_URL=self.nats_url,
+            NATS_STREAM_REPLICAS=str(self.shape.stream_replicas),
             REVMENTOR_VAR_DIR=str(self.var),
             PYTHONUNBUFFERED="1",
         )
@@ -300,30 +366,58 @@ class Platform:
         env["REVMENTOR_KEK_FILE"] = str(self.var / "secrets" / "kek")
         ensure_dev_kek(self.var)
         (self.var / "secrets").chmod(0o700)  # signing key, KEK, NATS passwords
-        env.update({f"REVMENTOR_{s.upper()}_ADDR": f"127.0.0.1:{p}" for s, p in ports.items()})
-        log_dir = self.var / "log"
-        log_dir.mkdir(parents=True, exist_ok=True)
+        env.update({f"REVMENTOR_{s.upper()}_ADDR": target(p) for s, p in ports.items()})
+        (self.var / "log").mkdir(parents=True, exist_ok=True)
+        # The first process of each service makes its tables; the other replicas
+        # start once it is healthy (concurrent CREATE TABLE IF NOT EXISTS races).
         for service in services:
-            child_env = {**env, f"{service.upper()}_GRPC_PORT": str(ports[service])}
-            token_file = devkeys.write_service_token(self.var, service)
-            child_env[f"REVMENTOR_{service.upper()}_TOKEN_FILE"] = str(token_file)
-            if self.nats_users:  # each service gets its own NATS user, and only its own
-                child_env.update(self.nats_users.users[service].env())
-            process = subprocess.Popen(
-                [sys.executable, "-m", f"revmentor.{service}.main"],
-                env=child_env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # Ctrl-C reaches `up`, which stops them in order
-            )
-            child = Child(service, ports[service], process, log_dir / f"{service}.log")
-            child.reader = threading.Thread(
-                target=_pump, args=(child,), name=f"{service}-output", daemon=True
-            )
-            child.reader.start()
-            self.children.append(child)
-            say(f"started {service} (pid {process.pid}) on gRPC port {child.port}")
+            self._spawn(service, 0, ports[service][0], self._service_env(env, service))
+        if self.shape.replicas > 1 and self._wait_healthy():
+            for service in services:
+                for index, port in enumerate(ports[service][1:], start=1):
+                    self._spawn(service, index, port, self._service_env(env, service))
+
+    def _service_env(self, env: dict[str, str], service: str) -> dict[str, str]:
+        child_env = {**env, **self.shape.store_env(service)}
+        token_file = devkeys.write_service_token(self.var, service)
+        child_env[f"REVMENTOR_{service.upper()}_TOKEN_FILE"] = str(token_file)
+        if self.nats_users:  # each service gets its own NATS user, and only its own
+            child_env.update(self.nats_users.users[service].env())
+        return child_env
+
+    def _spawn(self, service: str, index: int, port: int, env: dict[str, str]) -> Child:
+        name = service if self.shape.replicas == 1 else f"{service}-{index + 1}"
+        child_env = {**env, f"{service.upper()}_GRPC_PORT": str(port)}
+        process = subprocess.Popen(
+            [sys.executable, "-m", f"revmentor.{service}.main"],
+            env=child_env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C reaches `up`, which stops them in order
+        )
+        log_file = self.var / "log" / f"{name}.log"
+        child = Child(name, port, process, log_file, service=service, env=child_env)
+        self._follow(child)
+        self.children.append(child)
+        say(f"started {name} (pid {process.pid}) on gRPC port {port}")
+        self._write_processes()
+        return child
+
+    def _follow(self, child: Child) -> None:
+        child.reader = threading.Thread(
+            target=_pump, args=(child,), name=f"{child.name}-output", daemon=True
+        )
+        child.reader.start()
+
+    def _write_processes(self) -> None:
+        """var/run/processes.json: the pid of every process, kept current (restarts)."""
+        nodes = self.cluster.nodes if self.cluster else ([self.nats] if self.nats else [])
+        data = {
+            "services": {c.name: c.process.pid for c in self.children},
+            "nats": [n.process.pid for n in nodes if n is not None and n.process is not None],
+        }
+        write_endpoints(self.var / "run" / "processes.json", data)
 
     def _wait_healthy(self) -> bool:
         deadline = time.monotonic() + HEALTH_TIMEOUT
@@ -356,12 +450,12 @@ class Platform:
         if not self.seed or os.environ.get("REVMENTOR_SEED", "1") == "0":
             say("demo seeding off (--no-seed / REVMENTOR_SEED=0)")
             return
-        enrolment = next((c for c in self.children if c.name == "enrolment"), None)
+        enrolment = self._target("enrolment")
         if enrolment is None:
             return
         token = devkeys.load(self.var).mint(demo.ACTOR, ["admin"], devkeys.TOOL_TOKEN_SECONDS)
         try:
-            with secure_channel(enrolment.address) as channel:
+            with secure_channel(enrolment) as channel:
                 stub = pb_grpc.EnrolmentServiceStub(channel)
                 found = stub.ListProgrammes(
                     pb.ListProgrammesRequest(page_size=1),
@@ -372,17 +466,17 @@ class Platform:
                     say(f"{found.total_size} programme(s) already there; not seeding the demo")
                     return
                 summary = demo.seed(stub, token)
-                training = next((c for c in self.children if c.name == "training"), None)
+                training = self._target("training")
                 if training is not None:
-                    with secure_channel(training.address) as training_channel:
+                    with secure_channel(training) as training_channel:
                         summary += demo.train(stub, TrainingServiceStub(training_channel), token)
-                matching = next((c for c in self.children if c.name == "matching"), None)
+                matching = self._target("matching")
                 if matching is not None and training is not None:
-                    with secure_channel(matching.address) as matching_channel:
+                    with secure_channel(matching) as matching_channel:
                         summary += demo.match(stub, MatchingServiceStub(matching_channel), token)
-                    scheduling = next((c for c in self.children if c.name == "scheduling"), None)
+                    scheduling = self._target("scheduling")
                     if scheduling is not None:
-                        with secure_channel(scheduling.address) as scheduling_channel:
+                        with secure_channel(scheduling) as scheduling_channel:
                             summary += demo.schedule(
                                 stub, SchedulingServiceStub(scheduling_channel), token
                             )
@@ -396,7 +490,7 @@ class Platform:
 
     def _seed_feedback(self, enrolment: Any, scheduling_channel: Any, token: str) -> str:
         """The pairs' feedback and baseline surveys, each member acting as themself."""
-        feedback = next((c for c in self.children if c.name == "feedback"), None)
+        feedback = self._target("feedback")
         if feedback is None:
             return ""
         key = devkeys.load(self.var)
@@ -406,7 +500,7 @@ class Platform:
                 f"demo:{employee_id}", [role], devkeys.TOOL_TOKEN_SECONDS, employee_id=employee_id
             )
 
-        with secure_channel(feedback.address) as channel:
+        with secure_channel(feedback) as channel:
             return demo_feedback.feedback(
                 enrolment,
                 SchedulingServiceStub(scheduling_channel),
@@ -416,10 +510,21 @@ class Platform:
                 demo.NAME,
             )
 
+    def _target(self, service: str) -> str | None:
+        """The gRPC target of a service: its address, or all its replicas' (round robin)."""
+        ports = [c.port for c in self.children if c.service == service]
+        return target(ports) if ports else None
+
     def _publish_endpoints(self, elapsed: float) -> None:
+        first: dict[str, str] = {}
+        replicas: dict[str, list[str]] = {}
+        for child in self.children:
+            first.setdefault(child.service, child.address)
+            replicas.setdefault(child.service, []).append(child.address)
         data = {
             "nats": self.nats_url,
-            "services": {c.name: c.address for c in self.children},
+            "services": first,
+            "replicas": replicas,
             "pid": os.getpid(),
             "var": str(self.var),
         }
@@ -440,16 +545,18 @@ class Platform:
         refreshed = time.monotonic()
         while not self.stopping.wait(0.25):
             if time.monotonic() - refreshed > TOKEN_REFRESH_SECONDS:
-                for child in self.children:
-                    devkeys.write_service_token(self.var, child.name)
+                for service in {c.service for c in self.children}:
+                    devkeys.write_service_token(self.var, service)
                 refreshed = time.monotonic()
-            for child in self.children:
-                if not child.running():
+            for child in list(self.children):
+                if not child.running() and not self._revive(child):
                     say(
                         f"error: {child.name} stopped on its own (exit code "
                         f"{child.process.returncode}); stopping everything. {child.last_lines()}"
                     )
                     return EXIT_FAILED
+            if self.cluster is not None and not self._revive_nodes():
+                return EXIT_FAILED
             if self.nats is not None and self.nats.process and self.nats.process.poll() is not None:
                 say(
                     f"error: nats-server stopped on its own (exit code "
@@ -458,6 +565,44 @@ class Platform:
                 )
                 return EXIT_FAILED
         return EXIT_OK
+
+    def _revive(self, child: Child) -> bool:
+        """Restart a dead replica, as Kubernetes would; False (stop everything) with
+        one replica per service, or when it keeps dying."""
+        if self.shape.replicas == 1 or not _may_restart(child.restarts):
+            return False
+        say(f"{child.name} died (exit code {child.process.returncode}); restarting it")
+        if child.reader is not None:
+            child.reader.join(timeout=2)
+        child.process = subprocess.Popen(
+            [sys.executable, "-m", f"revmentor.{child.service}.main"],
+            env=child.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self._follow(child)
+        self._write_processes()
+        return True
+
+    def _revive_nodes(self) -> bool:
+        """Restart a dead NATS node (the cluster keeps serving on the others)."""
+        assert self.cluster is not None
+        for index, node in enumerate(self.cluster.nodes):
+            if node.process is None or node.process.poll() is None:
+                continue
+            if not _may_restart(self.node_restarts.setdefault(index, deque(maxlen=RESTART_LIMIT))):
+                say(f"error: NATS node n{index + 1} keeps dying; stopping everything")
+                return False
+            say(f"NATS node n{index + 1} died; restarting it")
+            try:
+                node.start()
+            except (TimeoutError, OSError) as error:
+                say(f"error: NATS node n{index + 1} did not restart ({error})")
+                return False
+            self._write_processes()
+        return True
 
     # -- shutdown ----------------------------------------------------------------------------
     def _stop(self, code: int) -> int:
@@ -489,8 +634,12 @@ class Platform:
             self.nats.stop()
             self.nats_log_stop.set()
             say("nats-server stopped")
+        if self.cluster is not None:
+            self.cluster.stop()
+            say("NATS cluster stopped")
         self.children = []
         self.nats = None
+        self.cluster = None
         return code
 
     def _cleanup(self) -> None:
@@ -501,6 +650,9 @@ class Platform:
             child.process.wait()
         if self.nats is not None:
             self.nats.kill()
+        if self.cluster is not None:
+            for node in self.cluster.nodes:
+                node.kill()
         self.nats_log_stop.set()
         if self.lock is not None:
             self.lock.close()
@@ -515,7 +667,7 @@ async def _declare(url: str, credentials: dict[str, Any]) -> None:
     # one retry, then NoServersError (0 would mean "retry forever" for the first connect)
     nc = await asyncio.wait_for(
         nats.connect(
-            url,
+            nats_servers(url),
             connect_timeout=5,
             allow_reconnect=False,
             max_reconnect_attempts=1,
@@ -526,10 +678,50 @@ async def _declare(url: str, credentials: dict[str, Any]) -> None:
         timeout=15,
     )
     try:
-        await asyncio.wait_for(declare_streams(nc.jetstream(timeout=5)), timeout=20)
+        await _declare_when_ready(nc)
     finally:
         await nc.close()
 
 
-def run(var: Path, seed: bool, nats_port: int = NATS_PORT, secure: bool = False) -> int:
-    return Platform(var, seed, nats_port, secure).run()
+async def _declare_when_ready(nc: Any, patience: float = 45.0) -> None:
+    """Declare the streams, retrying while JetStream is not ready yet: a new
+    cluster elects its meta leader a few seconds after its nodes start."""
+    from nats.errors import NoRespondersError
+    from nats.errors import TimeoutError as NatsTimeout
+    from nats.js.errors import ServiceUnavailableError
+
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            await asyncio.wait_for(declare_streams(nc.jetstream(timeout=5)), timeout=20)
+            return
+        except (NoRespondersError, NatsTimeout, ServiceUnavailableError, TimeoutError):
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.5)
+
+
+def target(ports: list[int]) -> str:
+    """One address, or every replica's as one round-robin gRPC target."""
+    if len(ports) == 1:
+        return f"127.0.0.1:{ports[0]}"
+    return "ipv4:" + ",".join(f"127.0.0.1:{port}" for port in ports)
+
+
+def _may_restart(restarts: deque[float]) -> bool:
+    """Record a restart now; False when the last RESTART_LIMIT ones were all recent."""
+    now = time.monotonic()
+    if len(restarts) == RESTART_LIMIT and now - restarts[0] < RESTART_WINDOW:
+        return False
+    restarts.append(now)
+    return True
+
+
+def run(
+    var: Path,
+    seed: bool,
+    nats_port: int = NATS_PORT,
+    secure: bool = False,
+    shape: Shape | None = None,
+) -> int:
+    return Platform(var, seed, nats_port, secure, shape or Shape()).run()

@@ -33,6 +33,7 @@ from revmentor.kernel.envelope import EnvelopeMapper
 from revmentor.kernel.errors import ConcurrencyConflict, Violations
 from revmentor.kernel.keystore import KeyStore
 from revmentor.kernel.readmodel import ReadModel
+from revmentor.kernel.schema import schema_lock
 from revmentor.kernel.settings import store_env, var_dir
 
 T = TypeVar("T")
@@ -91,7 +92,9 @@ class ServiceApplication(Application[UUID]):
         )
 
     def construct_recorder(self) -> ProcessRecorder:
-        return self.factory.process_recorder()
+        """The store, its tables made under the schema lock (replicas start together)."""
+        with schema_lock(self.env.get):
+            return self.factory.process_recorder()
 
     def construct_read_model(self) -> ReadModel:
         """The service's queryable projection, rebuilt from its own log."""

@@ -50,6 +50,7 @@ from revmentor.kernel.cloudevents import (
 from revmentor.kernel.context import RequestContext, acting_as
 from revmentor.kernel.errors import ConcurrencyConflict, DomainError
 from revmentor.kernel.natsauth import nats_broker_options
+from revmentor.kernel.settings import nats_servers
 from revmentor.kernel.streams import DLQ_STREAM, DLQ_SUBJECT_PREFIX, SERVICES, declare_streams
 from revmentor.kernel.telemetry import context_from, current_traceparent
 
@@ -99,7 +100,9 @@ class UpstreamSubscription:
     handlers: Mapping[str, Handler]
     max_deliver: int = 5
     backoff: Sequence[float] = (0.5, 1.0, 2.0, 4.0)
-    ack_wait: float = 30.0
+    #: Seconds before a message pulled by a process that died (or lost its NATS
+    #: node) is handed out again; a slow handler keeps it with in-progress acks.
+    ack_wait: float = 10.0
 
     def __post_init__(self) -> None:
         if self.max_deliver < 1 or not self.backoff or self.ack_wait <= 0:
@@ -343,7 +346,7 @@ class SubscriptionRunner:
         # Pulled messages arrive on the user's own inbox prefix (see kernel/natsauth.py).
         self.inbox_prefix = f"{connection.get('inbox_prefix', '_INBOX')}.".encode()
         self.broker = NatsBroker(
-            nats_url,
+            nats_servers(nats_url),
             name=name or ",".join(durables) or "revmentor-consumer",
             max_reconnect_attempts=-1,  # a consumer that gives up is silently dead
             graceful_timeout=graceful,

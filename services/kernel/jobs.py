@@ -90,4 +90,10 @@ def periodic_job(
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(stop.wait(), every_seconds)
 
+    run.led = True  # type: ignore[attr-defined]  # a timer: the leader alone runs it
     return run
+
+
+def is_led(job: Job) -> bool:
+    """Whether ``job`` is a timer, run by the service's leader only (kernel/leadership.py)."""
+    return bool(getattr(job, "led", False))

@@ -41,6 +41,7 @@ from revmentor.kernel.cloudevents import (
     stream_name,
 )
 from revmentor.kernel.natsauth import nats_connect_options
+from revmentor.kernel.settings import nats_servers
 from revmentor.kernel.streams import dlq_stream_config, ensure_stream, service_stream_config
 from revmentor.kernel.telemetry import context_from, current_traceparent
 
@@ -93,24 +94,41 @@ class Relay:
             self._loop.call_soon_threadsafe(self._wake.set)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Publish until ``stop`` is set, reconnecting and retrying as needed."""
+        """Publish until ``stop`` is set, reconnecting and retrying as needed.
+
+        Nothing ends it but ``stop``: a JetStream that does not answer (a
+        cluster electing a new stream leader after a node died) makes it
+        start over after a pause, never give up - the outbox keeps the events.
+        """
         self._loop = asyncio.get_running_loop()
         self.app.save_listeners.append(self.wake)
+        attempt = 0
         try:
-            nc = await self._connect(stop)
-            if nc is None:
-                return
-            try:
-                js = nc.jetstream(timeout=self.ack_timeout)
-                await ensure_stream(js, service_stream_config(self.app.name))
-                await ensure_stream(js, dlq_stream_config())
-                await self.sync_with_stream(js)
-                await self._follow(js, stop)
-            finally:
-                with contextlib.suppress(Exception):
-                    await nc.drain()
+            while not stop.is_set():
+                try:
+                    await self._session(stop)
+                    return
+                except Exception as error:  # noqa: BLE001 - start over; the log keeps everything
+                    attempt += 1
+                    log.warning("relay of %s starts over (%s): %s", self.app.name, attempt, error)
+                    await self._pause(stop, min(0.2 * 2**attempt, 5.0))
         finally:
             self.app.save_listeners.remove(self.wake)
+
+    async def _session(self, stop: asyncio.Event) -> None:
+        """One connection: declare, catch up with the stream, follow the log."""
+        nc = await self._connect(stop)
+        if nc is None:
+            return
+        try:
+            js = nc.jetstream(timeout=self.ack_timeout)
+            await ensure_stream(js, service_stream_config(self.app.name))
+            await ensure_stream(js, dlq_stream_config())
+            await self.sync_with_stream(js)
+            await self._follow(js, stop)
+        finally:
+            with contextlib.suppress(Exception):
+                await nc.drain()
 
     async def _connect(self, stop: asyncio.Event) -> Client | None:
         """Connect, waiting out a NATS that is not up yet; None if stopped first."""
@@ -118,7 +136,7 @@ class Relay:
         while not stop.is_set():
             try:
                 return await nats.connect(
-                    self.nats_url,
+                    nats_servers(self.nats_url),
                     max_reconnect_attempts=-1,
                     reconnect_time_wait=0.5,
                     connect_timeout=2,

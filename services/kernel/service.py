@@ -23,6 +23,8 @@ from revmentor.kernel import auditlog
 from revmentor.kernel.application import ServiceApplication
 from revmentor.kernel.audit import checkpoint_job
 from revmentor.kernel.grpc_server import GrpcServer, install_shutdown_signals
+from revmentor.kernel.jobs import is_led
+from revmentor.kernel.leadership import Leadership
 from revmentor.kernel.relay import Relay, Translator
 from revmentor.kernel.settings import ServiceSettings, env
 from revmentor.kernel.telemetry import setup_logging, setup_tracing
@@ -61,13 +63,18 @@ async def serve(
     )
     await asyncio.to_thread(parts.app.catch_up)
     await server.start()
-    tasks = [asyncio.create_task(relay.run(stop), name="relay")]
-    tasks += [asyncio.create_task(job(stop)) for job in parts.background]
+    # Replicas share the consumers; the leader alone runs the relay, the
+    # checkpoints and the timers (kernel/leadership.py).
+    lead = Leadership(settings.service, parts.app.env.get)
+    tasks = [asyncio.create_task(lead.run(stop), name="leadership")]
+    tasks.append(asyncio.create_task(lead.lead(relay.run, stop), name="relay"))
+    for job in parts.background:
+        runner = lead.lead(job, stop) if is_led(job) else job(stop)
+        tasks.append(asyncio.create_task(runner))
     audit_every = float(env("AUDIT_CHECKPOINT_SECONDS", "60", settings.service))  # 0: off
     if audit_every > 0:
-        tasks.append(
-            asyncio.create_task(checkpoint_job(parts.app, settings.nats_url, audit_every)(stop))
-        )
+        checkpoints = checkpoint_job(parts.app, settings.nats_url, audit_every)
+        tasks.append(asyncio.create_task(lead.lead(checkpoints, stop), name="checkpoints"))
     await stop.wait()
     log.info("%s stopping", settings.service)
     await server.stop()

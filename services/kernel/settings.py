@@ -44,6 +44,14 @@ ENCRYPTION_SETTINGS = (
 )
 
 
+def nats_servers(url: str) -> list[str]:
+    """``NATS_URL`` as the list of seed servers nats-py takes: a cluster is given
+    as ``nats://a:4222,nats://b:4222,nats://c:4222`` so a client can make its
+    first connection through any node that is up (once connected it also learns
+    the others from the cluster itself)."""
+    return [part.strip() for part in url.split(",") if part.strip()]
+
+
 def var_dir() -> Path:
     """Where local state lives (SQLite stores, NATS store, endpoints file)."""
     return Path(env("REVMENTOR_VAR_DIR", "var")).resolve()

@@ -95,20 +95,33 @@ def channel_options(service: str = "") -> list[tuple[str, str]]:
     return [("grpc.ssl_target_name_override", name)] if name else []
 
 
+def balancing_options(target: str) -> list[tuple[str, str]]:
+    """Round robin over a target of several addresses (``ipv4:a:1,b:2``, as
+    ``revmentor up --replicas`` gives, or a headless Service's ``dns:///``
+    name): calls spread over the replicas and skip one that is down. A single
+    address keeps gRPC's default (pick first)."""
+    several = "," in target or target.startswith("dns:")
+    return [("grpc.lb_policy_name", "round_robin")] if several else []
+
+
 def secure_channel(target: str, service: str = "") -> grpc.Channel:
     """A blocking channel: TLS when configured, plaintext otherwise (the CLI)."""
     credentials = grpc_channel_credentials(service)
+    balancing = balancing_options(target)
     if credentials is None:
-        return grpc.insecure_channel(target)
-    return grpc.secure_channel(target, credentials, options=channel_options(service))
+        return grpc.insecure_channel(target, options=balancing)
+    options = channel_options(service) + balancing
+    return grpc.secure_channel(target, credentials, options=options)
 
 
 def secure_aio_channel(target: str, service: str = "") -> grpc.aio.Channel:
     """An asyncio channel: TLS when configured, plaintext otherwise (services, tests)."""
     credentials = grpc_channel_credentials(service)
+    balancing = balancing_options(target)
     if credentials is None:
-        return grpc.aio.insecure_channel(target)
-    return grpc.aio.secure_channel(target, credentials, options=channel_options(service))
+        return grpc.aio.insecure_channel(target, options=balancing)
+    options = channel_options(service) + balancing
+    return grpc.aio.secure_channel(target, credentials, options=options)
 
 
 # -- development CA -------------------------------------------------------------

@@ -103,7 +103,7 @@ async def test_match_to_mentorship_sessions_and_one_reminder(
         async with authed_channel(scheduling.address, manager) as channel:
             stub = pb_grpc.SchedulingServiceStub(channel)
             # a message the server handed to the killed process's last pull comes
-            # back after the consumer's ack_wait (30 s): allow for it
+            # back after the consumer's ack_wait (10 s): allow for it
             [mentorship] = await wait_for_mentorships(stub, pid, 1, timeout=WAIT + 30)
             assert mentorship.match_id == proposal.match_id
             assert (mentorship.mentee_id, mentorship.mentor_id) == (mentee, mentor)

@@ -36,6 +36,7 @@ from revmentor.kernel.audit.signing import (
 )
 from revmentor.kernel.cloudevents import MSG_ID_HEADER
 from revmentor.kernel.natsauth import nats_connect_options
+from revmentor.kernel.settings import nats_servers
 from revmentor.kernel.streams import AUDIT_STREAM, AUDIT_SUBJECT_PREFIX, audit_stream_config
 from revmentor.kernel.streams import ensure_stream as _ensure_stream
 
@@ -140,7 +141,7 @@ class CheckpointPublisher:
     async def _jetstream(self) -> JetStreamContext:
         if self._nc is None or self._nc.is_closed or self._js is None:
             self._nc = await nats.connect(
-                self.nats_url,
+                nats_servers(self.nats_url),
                 connect_timeout=2,
                 max_reconnect_attempts=-1,
                 reconnect_time_wait=0.5,
@@ -203,7 +204,9 @@ async def read_checkpoints(
     # so a reader would hang for minutes on a NATS that is down.
     options.setdefault("max_reconnect_attempts", 1)
     options.setdefault("reconnect_time_wait", 0.2)
-    nc = await nats.connect(nats_url, connect_timeout=2, allow_reconnect=False, **options)
+    nc = await nats.connect(
+        nats_servers(nats_url), connect_timeout=2, allow_reconnect=False, **options
+    )
     try:
         js = nc.jetstream(timeout=timeout)
         found: list[Checkpoint] = []
