@@ -1,6 +1,7 @@
 """The ``revmentor`` command: argument parsing and dispatch.
 
-    revmentor up [--no-seed] [--var DIR] [--nats-port N]
+    revmentor up [--no-seed] [--var DIR] [--nats-port N] [--secure]
+                 [--replicas N --postgres DSN] [--nats-cluster N]
     revmentor token --role ROLE --sub ID [--programme ID ...] [--employee-id E]
                     [--service NAME] [--ttl SECONDS] [--var DIR]
     revmentor enrol import FILE.csv --programme ID [--target HOST:PORT] [--token JWT]
@@ -16,6 +17,7 @@
     revmentor audit replay --programme P [--at TIME] [--service S] [--json]
     revmentor audit timeline (--programme P | --participant X) [--format F] [--output FILE]
     revmentor audit rematch --round R [--json]
+    revmentor bootstrap [--nats URL] [--stream-replicas N] [--wait SECONDS]
 
 Calls to a service carry a bearer token: ``--token``, else ``REVMENTOR_TOKEN``,
 else a short-lived admin token the tool mints from the development key that
@@ -113,6 +115,28 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="preferred NATS port; a free one is used when it is taken (default: 4222)",
     )
+    up.add_argument(
+        "--replicas",
+        type=int,
+        default=1,
+        metavar="N",
+        help="processes per service, sharing one store (needs --postgres); a replica that "
+        "dies is restarted, as Kubernetes would (default: 1)",
+    )
+    up.add_argument(
+        "--postgres",
+        metavar="DSN",
+        help="store events in this PostgreSQL database (one schema per service, made if "
+        "missing), e.g. postgresql://postgres@127.0.0.1:5432/revmentor (default: SQLite in --var)",
+    )
+    up.add_argument(
+        "--nats-cluster",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run N nats-server nodes on loopback as one JetStream cluster, streams "
+        "replicated on min(N, 3) nodes; a node that dies is restarted (default: 1)",
+    )
 
     add_token_parser(commands)
     add_participant_parser(commands)
@@ -120,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_report_parser(commands)
     add_events_parser(commands)
     add_audit_parser(commands)
+    add_bootstrap_parser(commands)
     enrol = commands.add_parser("enrol", help="enrolment: programmes and participants")
     enrol_commands = enrol.add_subparsers(dest="enrol_command", metavar="COMMAND", required=True)
     target_help = (
@@ -375,6 +400,51 @@ def add_token_parser(commands: Any) -> None:
     token.add_argument("--var", type=Path, default=None, metavar="DIR", help="default ./var")
 
 
+BOOTSTRAP_EPILOG = """\
+NATS credentials: NATS_USER/NATS_PASSWORD (or NATS_CREDS, NATS_NKEY_SEED), NATS_INBOX_PREFIX,
+NATS_TLS_* - with deploy/nats/secure.conf, the admin user. PostgreSQL, per service, the
+settings the service reads: PERSISTENCE_MODULE=eventsourcing.postgres, POSTGRES_HOST, _PORT,
+_DBNAME, _USER, _PASSWORD, _SCHEMA, each may be prefixed <SERVICE>_ (ENROLMENT_POSTGRES_SCHEMA),
+or one REVMENTOR_<SERVICE>_POSTGRES_DSN (schema: ?options=-csearch_path%3D<schema>).
+
+Exit status: 0 everything present; 1 a refusal (credentials, permissions, a stream change
+NATS will not make); 2 NATS or PostgreSQL unreachable within --wait.
+"""
+
+
+def add_bootstrap_parser(commands: Any) -> None:
+    bootstrap = commands.add_parser(
+        "bootstrap",
+        help="declare the NATS streams and durables and create the PostgreSQL tables",
+        description=(
+            "Before the services start (and after every upgrade): declare every JetStream "
+            "stream with the asked replicas, pre-create the durable consumers and create each "
+            "PostgreSQL-backed service's schema and tables. Safe to run again."
+        ),
+        epilog=BOOTSTRAP_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    bootstrap.add_argument(
+        "--nats",
+        metavar="URL",
+        help="NATS server(s), e.g. nats://a:4222,nats://b:4222 (default: $NATS_URL, else "
+        "nats://127.0.0.1:4222)",
+    )
+    bootstrap.add_argument(
+        "--stream-replicas",
+        type=int,
+        metavar="N",
+        help="replicas of every stream, 1-5 (default: $NATS_STREAM_REPLICAS, else 1)",
+    )
+    bootstrap.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="keep retrying NATS and PostgreSQL for this long (default: 0, one attempt)",
+    )
+
+
 def print_token(args: argparse.Namespace) -> int:
     from revmentor.cli import devkeys
 
@@ -402,9 +472,16 @@ def dispatch(args: argparse.Namespace) -> int:
         from revmentor.cli import up
 
         var = args.var or Path(os.environ.get("REVMENTOR_VAR_DIR") or "var")
-        return up.run(var, seed=not args.no_seed, nats_port=args.nats_port, secure=args.secure)
+        shape = up.Shape(args.replicas, args.postgres or "", args.nats_cluster)
+        return up.run(
+            var, seed=not args.no_seed, nats_port=args.nats_port, secure=args.secure, shape=shape
+        )
     if args.command == "token":
         return print_token(args)
+    if args.command == "bootstrap":
+        from revmentor.cli import bootstrap
+
+        return bootstrap.run(args.nats, args.stream_replicas, args.wait)
     if args.command == "calendar":
         from revmentor.cli import calendar
 
