@@ -37,7 +37,7 @@ import grpc
 from revmentor.audit.v1 import audit_pb2 as pb
 from revmentor.audit.v1 import audit_pb2_grpc as pb_grpc
 from revmentor.cli import devkeys
-from revmentor.cli.common import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, CliError, emit
+from revmentor.cli.common import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, LOST, CliError, emit
 from revmentor.cli.endpoints import require_reachable, service_target, unreachable_message
 from revmentor.cli.importer import Metadata, bearer, refused_message
 from revmentor.cli.up import available_services
@@ -47,7 +47,6 @@ from revmentor.kernel.tls import secure_channel
 TOOL = "cli:audit"
 #: A verification reads the whole store: give a big one time.
 VERIFY_TIMEOUT = 300.0
-LOST = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
 
 OK, BROKEN, REJECTED, UNREACHABLE, ERROR = "ok", "broken", "rejected", "unreachable", "error"
 

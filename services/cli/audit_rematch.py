@@ -35,7 +35,7 @@ from typing import Any
 import grpc
 
 from revmentor.cli.audit import auditor_metadata
-from revmentor.cli.common import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, CliError, emit
+from revmentor.cli.common import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, CliError, emit, printable
 from revmentor.cli.endpoints import require_reachable, service_target, unreachable_message
 from revmentor.cli.importer import Metadata
 from revmentor.kernel.tls import secure_channel
@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         emit(json.dumps(document(replay), indent=2, sort_keys=True))
     else:
         for line in text(replay):
-            emit(line)
+            emit(printable(line))
     return EXIT_OK if replay.identical else EXIT_FAILED
 
 

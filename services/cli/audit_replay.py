@@ -42,9 +42,11 @@ from revmentor.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
     EXIT_UNREACHABLE,
+    LOST,
     CliError,
     Progress,
     emit,
+    printable,
 )
 from revmentor.cli.endpoints import require_reachable, service_target, unreachable_message
 from revmentor.cli.importer import Metadata, refused_message
@@ -54,7 +56,6 @@ from revmentor.kernel.tls import secure_channel
 
 #: A replay reads a whole store: give a big one time.
 REPLAY_TIMEOUT = 1800.0
-LOST = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
 
 
 @dataclass
@@ -148,12 +149,12 @@ def summary(state: dict[str, Any]) -> str:
     """What a state holds, by kind: ``participants 12 (enrolled 10, withdrawn 2)``."""
     parts = []
     for kind, value in sorted(state.items()):
-        if isinstance(value, dict) and value and all(isinstance(v, dict) for v in value.values()):
+        if isinstance(value, dict) and "status" in value:
+            parts.append(f"{kind} {value['status']}")
+        elif isinstance(value, dict) and value and all(isinstance(v, dict) for v in value.values()):
             statuses = Counter(str(v["status"]) for v in value.values() if "status" in v)
             detail = ", ".join(f"{s} {n}" for s, n in sorted(statuses.items()))
             parts.append(f"{kind} {len(value)}" + (f" ({detail})" if detail else ""))
-        elif isinstance(value, dict | list):
-            parts.append(f"{kind} {len(value)}")
     return "; ".join(parts) or "nothing about this programme"
 
 
@@ -165,7 +166,7 @@ def print_text(programme: str, at: str | None, answers: list[Replayed]) -> None:
         name = a.service.ljust(width)
         if a.state is None:
             label = "UNREACHABLE" if a.unreachable else "ERROR"
-            emit(f"{name}  {label}: {a.error}")
+            emit(f"{name}  {label}: {printable(a.error)}")
             continue
         s = a.state
         live = ""
@@ -174,7 +175,7 @@ def print_text(programme: str, at: str | None, answers: list[Replayed]) -> None:
         emit(
             f"{name}  {s.applied} events to position {s.position}, {s.left_out} later ones left out"
         )
-        emit(f"{' ' * width}  {summary(json.loads(s.state_json))}")
+        emit(f"{' ' * width}  {printable(summary(json.loads(s.state_json)))}")
         emit(f"{' ' * width}  digest {s.digest}{live}")
     emit(f"platform digest {platform_digest(answers)}")
 
@@ -182,7 +183,7 @@ def print_text(programme: str, at: str | None, answers: list[Replayed]) -> None:
 def request_for(args: argparse.Namespace) -> pb.ReplayProgrammeRequest:
     """The request, or CliError naming the bad flag (before any service is asked)."""
     try:
-        UUID(args.programme)
+        programme = str(UUID(args.programme))
     except ValueError:
         raise CliError(f"--programme {args.programme!r} must be a programme id (a UUID)") from None
     at = ""
@@ -195,7 +196,7 @@ def request_for(args: argparse.Namespace) -> pb.ReplayProgrammeRequest:
                 "e.g. 2026-03-01T09:00:00Z"
             ) from None
         at = moment.isoformat()
-    return pb.ReplayProgrammeRequest(programme_id=args.programme, at=at)
+    return pb.ReplayProgrammeRequest(programme_id=programme, at=at)
 
 
 def exit_code(answers: list[Replayed]) -> int:
@@ -217,7 +218,7 @@ def run(args: argparse.Namespace) -> int:
     code = exit_code(answers)
     if args.json:
         document = {
-            "programme_id": args.programme,
+            "programme_id": request.programme_id,
             "at": request.at or None,
             "ok": code == EXIT_OK,
             "platform_digest": platform_digest(answers),
@@ -225,7 +226,7 @@ def run(args: argparse.Namespace) -> int:
         }
         emit(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False))
     else:
-        print_text(args.programme, request.at or None, answers)
+        print_text(request.programme_id, request.at or None, answers)
     if any(a.differs for a in answers):
         emit("revmentor: the live state differs from the replayed events (see above)", sys.stderr)
     elif code == EXIT_UNREACHABLE:

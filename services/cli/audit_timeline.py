@@ -78,7 +78,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -90,12 +89,21 @@ import grpc
 
 from revmentor.audit.v1 import audit_pb2 as pb
 from revmentor.audit.v1 import audit_pb2_grpc as pb_grpc
-from revmentor.cli.audit import LOST, auditor_metadata
-from revmentor.cli.common import EXIT_OK, EXIT_UNREACHABLE, CliError, Progress, emit
+from revmentor.cli.audit import auditor_metadata
+from revmentor.cli.common import (
+    EXIT_OK,
+    EXIT_UNREACHABLE,
+    LOST,
+    CliError,
+    Progress,
+    emit,
+    printable,
+)
 from revmentor.cli.endpoints import require_reachable, service_target, unreachable_message
 from revmentor.cli.importer import Metadata, refused_message
 from revmentor.cli.timeline_html import counted, render_html
 from revmentor.cli.up import available_services
+from revmentor.kernel.timestamps import instant
 from revmentor.kernel.tls import secure_channel
 
 PAGE_SIZE = 1000
@@ -241,8 +249,7 @@ class Step:
 
 
 def rfc3339(micros: int) -> str:
-    moment = _EPOCH + timedelta(microseconds=micros)
-    return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return instant(_EPOCH + timedelta(microseconds=micros))
 
 
 def state_of(event: pb.LoggedEvent) -> dict[str, Any] | None:
@@ -366,11 +373,6 @@ def document(subject: Subject, reads: list[ServiceRead], steps: list[Step]) -> d
         "correlations": len({s.event.correlation_id for s in steps if s.event.correlation_id}),
         "steps": [s.document() for s in steps],
     }
-
-
-def printable(text: str) -> str:
-    """Control and format characters escaped: a stored value cannot drive the terminal."""
-    return "".join(f"\\u{ord(ch):04x}" if unicodedata.category(ch)[0] == "C" else ch for ch in text)
 
 
 COLUMNS = ("#", "time", "service", "event", "aggregate@version", "position", "actor",

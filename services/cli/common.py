@@ -5,7 +5,13 @@ from __future__ import annotations
 import sys
 import threading
 import time
+import unicodedata
 from typing import TextIO
+
+import grpc
+
+#: A call's failure that means "not reachable" (retry later), not "refused".
+LOST = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
 
 #: Exit codes of every command.
 EXIT_OK = 0
@@ -89,3 +95,9 @@ class Progress:
             self.stream.write("\r\x1b[K")
             self.stream.flush()
             self.shown = False
+
+
+def printable(text: str) -> str:
+    """Control and format characters escaped: a value from a service or a store
+    cannot drive the terminal."""
+    return "".join(f"\\u{ord(ch):04x}" if unicodedata.category(ch)[0] == "C" else ch for ch in text)

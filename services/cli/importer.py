@@ -30,6 +30,7 @@ from revmentor.cli.common import (
     EXIT_FAILED,
     EXIT_OK,
     EXIT_UNREACHABLE,
+    LOST,
     CliError,
     Progress,
     emit,
@@ -44,7 +45,6 @@ from revmentor.kernel.tls import secure_channel
 
 OUTCOMES = ("enrolled", "updated", "unchanged", "rejected")
 CALL_TIMEOUT = 30.0
-LOST = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
 REFUSED = (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED)
 Metadata = tuple[tuple[str, str], ...]
 ROLE_NAMES = {pb.ROLE_MENTOR: "mentor", pb.ROLE_MENTEE: "mentee"}

@@ -18,7 +18,7 @@ from typing import Any
 
 import grpc
 
-from revmentor.cli.common import EXIT_FAILED, EXIT_UNREACHABLE, CliError
+from revmentor.cli.common import EXIT_FAILED, EXIT_UNREACHABLE, LOST, CliError
 from revmentor.cli.endpoints import require_reachable, service_target, unreachable_message
 from revmentor.cli.importer import bearer, refused_message
 from revmentor.feedback import report as render
@@ -31,7 +31,6 @@ FORMATS = ("text", "json", "csv", "svg", "png")
 CHARTS = ("funnel", "skills")
 BINARY = ("svg", "png")
 SUFFIXES = {".txt": "text", ".json": "json", ".csv": "csv", ".svg": "svg", ".png": "png"}
-LOST = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
 
 
 def fetch_report(programme_id: str, token: str | None, target: str | None = None) -> dict[str, Any]:

@@ -41,6 +41,10 @@ from revmentor.kernel.auth import (
 from revmentor.kernel.errors import NotFound, shown
 
 #: RPC method -> roles allowed to call it (deny by default).
+#: The only caller that may ask GetMatchingAttributes for a past instant (``as_of``):
+#: matching, re-running a recorded round for an auditor (ReplayRound).
+PAST_ATTRIBUTES_READER = "matching"
+
 POLICY: Mapping[str, frozenset[str]] = {
     "CreateProgramme": MANAGERS,
     "GetProgramme": READERS | PARTICIPANTS,

@@ -215,6 +215,14 @@ class EnrolmentServicer(pb_grpc.EnrolmentServiceServicer):
     async def GetMatchingAttributes(
         self, request: pb.GetMatchingAttributesRequest, context: Context
     ) -> Any:
+        if request.as_of and caller().service != access.PAST_ATTRIBUTES_READER:
+            # past values (ones a participant has since corrected) serve one
+            # purpose: re-running a recorded matching round for an auditor
+            raise AccessDenied(
+                f"as_of is for the {access.PAST_ATTRIBUTES_READER} service only "
+                "(re-running a recorded round); ask without it for the current attributes"
+            )
+
         def attributes() -> pb.GetMatchingAttributesResponse:
             found = self.app.participants_for_matching(list(request.participant_ids), request.as_of)
             return pb.GetMatchingAttributesResponse(

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -29,12 +30,13 @@ from eventsourcing.persistence import (
 from opentelemetry import trace
 
 from revmentor.kernel.crypto import SubjectKeys, load_keyring
-from revmentor.kernel.envelope import EnvelopeMapper
+from revmentor.kernel.envelope import EnvelopeMapper, saved_at
 from revmentor.kernel.errors import ConcurrencyConflict, Violations
 from revmentor.kernel.keystore import KeyStore
 from revmentor.kernel.readmodel import ReadModel
 from revmentor.kernel.schema import schema_lock
 from revmentor.kernel.settings import store_env, var_dir
+from revmentor.kernel.timestamps import instant
 
 T = TypeVar("T")
 Saveable = MutableOrImmutableAggregate[UUID] | DomainEventProtocol[UUID] | None
@@ -130,7 +132,11 @@ class ServiceApplication(Application[UUID]):
         with _tracer.start_as_current_span(f"{self.name}.store.append") as span:
             span.set_attribute("revmentor.events", len(processing_event.events))
             with self._append_lock:
-                return super()._record(processing_event)
+                token = saved_at.set(instant(datetime.now(UTC)))
+                try:
+                    return super()._record(processing_event)
+                finally:
+                    saved_at.reset(token)
 
     def record_processed(self, upstream: str, position: int, *objs: Saveable) -> bool:
         """Record the events caused by upstream ``position`` with its tracking.

@@ -24,13 +24,14 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import grpc
 
 from revmentor.enrolment.v1 import enrolment_pb2 as pb
 from revmentor.enrolment.v1 import enrolment_pb2_grpc as pb_grpc
+from revmentor.kernel import timestamps
 from revmentor.kernel.credentials import ServiceToken, ServiceTokenUnavailable
 from revmentor.kernel.tls import secure_channel
 
@@ -62,7 +63,7 @@ def as_of_text(instant: datetime) -> str:
     a round's record may follow a profile change within the same second."""
     if instant.tzinfo is None:
         raise ValueError("as_of must be an aware datetime (with a UTC offset)")
-    return instant.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return timestamps.instant(instant)
 
 
 def attributes_dict(message: pb.MatchingAttributes) -> dict[str, Any]:

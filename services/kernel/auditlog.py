@@ -30,8 +30,9 @@ import asyncio
 import base64
 import json
 import logging
+import threading
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -47,7 +48,7 @@ from revmentor.kernel.audit import ChainTable, VerificationReport, read_checkpoi
 from revmentor.kernel.auth import ADMIN, AUDITOR
 from revmentor.kernel.errors import NotFound, Violations
 from revmentor.kernel.natsauth import nats_connect_options
-from revmentor.kernel.timestamps import parse, stamp
+from revmentor.kernel.timestamps import instant, micros, parse, stamp
 
 log = logging.getLogger(__name__)
 
@@ -71,13 +72,14 @@ SCAN_BUDGET = 10_000
 MAX_PAGE_BYTES = 3 * 1024 * 1024
 #: Positions looked up in the chain table per query (SQLite's parameter limit).
 LOOKUP_CHUNK = 500
+#: Point-in-time replays one process runs at once (more: RESOURCE_EXHAUSTED).
+MAX_REPLAYS = 2
 #: Seconds to read the checkpoints from NATS before answering UNAVAILABLE.
 NATS_TIMEOUT = 15.0
 
 _POSITION_TOKEN = "p"  # ReadEvents: the last position read
 _VERSION_TOKEN = "v"  # GetAggregateHistory: the last version read
 _LEFT_OUT = ("originator_id", "originator_version", "timestamp")
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 # -- page tokens ---------------------------------------------------------------------------------
@@ -166,11 +168,6 @@ def aggregate_rows(
         )
         for row in rows
     ]
-
-
-def micros(moment: datetime) -> int:
-    """Microseconds since the Unix epoch (exact: no float rounding)."""
-    return (moment - _EPOCH) // timedelta(microseconds=1)
 
 
 class Decoded:
@@ -289,11 +286,6 @@ class AuditLog:
         return pb.ReadEventsResponse(events=events, next_page_token=token)
 
 
-def instant(moment: datetime) -> str:
-    """RFC 3339 UTC to the microsecond (a replay's instant is exact)."""
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
 def programme_state(
     app: ServiceApplication,
     service: str,
@@ -332,20 +324,35 @@ def programme_state(
     )
 
 
+class ReplayAbandoned(Exception):
+    """The caller went away: the worker stops at its next page."""
+
+
 async def replay_updates(
     app: ServiceApplication, service: str, programme_id: str, at: datetime | None
 ) -> AsyncIterator[pb.ReplayUpdate]:
-    """Progress messages while the worker thread reads the log, then the state."""
+    """Progress messages while a worker thread reads the log, then the state.
+
+    If the caller goes away (the stream is closed or cancelled), the worker is
+    told and stops at its next page: an abandoned replay never keeps reading.
+    """
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[pb.ReplayUpdate | BaseException] = asyncio.Queue()
+    abandoned = threading.Event()
 
     def put(item: pb.ReplayUpdate | BaseException) -> None:
         loop.call_soon_threadsafe(queue.put_nowait, item)
 
+    def progress(step: pb.ReplayProgress) -> None:
+        if abandoned.is_set():
+            raise ReplayAbandoned
+        put(pb.ReplayUpdate(progress=step))
+
     def work() -> None:
         try:
-            progress = lambda p: put(pb.ReplayUpdate(progress=p))  # noqa: E731
             put(pb.ReplayUpdate(state=programme_state(app, service, programme_id, at, progress)))
+        except ReplayAbandoned:
+            pass
         except BaseException as error:  # noqa: BLE001 - raised again in the caller's task
             put(error)
 
@@ -359,7 +366,8 @@ async def replay_updates(
             if item.HasField("state"):
                 return
     finally:
-        await worker
+        abandoned.set()
+        await asyncio.shield(worker)
 
 
 def verification(report: VerificationReport, at: datetime | None = None) -> pb.ChainVerification:
@@ -402,6 +410,9 @@ class AuditLogServicer(pb_grpc.AuditLogServiceServicer):
         self.nats_url = nats_url
         self.service = service or app.name
         self.log = AuditLog(app)
+        #: Replays read the whole log in worker threads: a few at a time per
+        #: process, so they never take the threads the service's own work needs.
+        self._replays = asyncio.Semaphore(MAX_REPLAYS)
 
     async def _run(self, work: Callable[..., T], *args: Any) -> T:
         return await asyncio.to_thread(work, *args)
@@ -452,8 +463,9 @@ class AuditLogServicer(pb_grpc.AuditLogServiceServicer):
         self, request: pb.ReplayProgrammeRequest, context: Context
     ) -> AsyncIterator[pb.ReplayUpdate]:
         v = Violations()
+        programme_id = ""
         try:
-            UUID(request.programme_id)
+            programme_id = str(UUID(request.programme_id))  # the form the read models keep
         except ValueError:
             v.add("programme_id", "must be a UUID")
         at: datetime | None = None
@@ -463,8 +475,15 @@ class AuditLogServicer(pb_grpc.AuditLogServiceServicer):
             except ValueError:
                 v.add("at", "must be an RFC 3339 time with an offset, e.g. 2026-03-01T09:00:00Z")
         v.raise_if_any()
-        async for update in replay_updates(self.app, self.service, request.programme_id, at):
-            yield update
+        if self._replays.locked():
+            await context.abort(
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                f"{MAX_REPLAYS} replay(s) already running in this {self.service} process; "
+                "retry when they are done",
+            )
+        async with self._replays:
+            async for update in replay_updates(self.app, self.service, programme_id, at):
+                yield update
 
     async def VerifyChain(
         self, request: pb.VerifyChainRequest, context: Context

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Hashable, Sequence
+from contextvars import ContextVar
 from typing import Any, cast
 from uuid import UUID
 
@@ -44,6 +45,12 @@ from revmentor.kernel import context
 from revmentor.kernel.crypto import CryptoError, KeyDestroyed, SubjectKeys
 
 ENVELOPE_KEY = "_envelope"
+#: The envelope field holding the instant of the save an event was stored by
+#: (RFC 3339 UTC, microseconds): the same for every event of one save, so a
+#: point-in-time replay keeps or leaves out a save whole (kernel/replay.py).
+SAVED_AT = "saved_at"
+#: Set by the application around one save (``ServiceApplication._record``).
+saved_at: ContextVar[str | None] = ContextVar("revmentor_saved_at", default=None)
 PERSONAL_KEY = "_personal"
 
 #: What a personal field reads as once its subject has been erased.
@@ -86,6 +93,9 @@ class EnvelopeMapper(Mapper[UUID]):
             subject = _subject(type(domain_event), originator_id, state)
             state[PERSONAL_KEY] = self._seal(subject, paths, state, aad)
         state[ENVELOPE_KEY] = context.current().as_metadata()
+        saved = saved_at.get()
+        if saved:
+            state[ENVELOPE_KEY][SAVED_AT] = saved
         stored = self.transcoder.encode(state)
         if self.compressor:
             stored = self.compressor.compress(stored)

@@ -253,16 +253,18 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
                     principal = await self.admit(method, metadata)
                     acting = _request_context(metadata, principal)
                     request = _decode_request(decode, raw, method)
-                    messages = inner(request, ctx)
-                    while True:
-                        # the caller's context is set around each step, never
-                        # across a yield: the stream may be closed from elsewhere
-                        with context.acting_as(acting):
-                            try:
-                                message = await messages.__anext__()
-                            except StopAsyncIteration:
-                                return
-                        yield message
+                    # closed however the stream ends (a caller gone away included),
+                    # so the handler's own clean-up runs at once
+                    async with contextlib.aclosing(inner(request, ctx)) as messages:
+                        while True:
+                            # the caller's context is set around each step, never
+                            # across a yield: the stream may be closed from elsewhere
+                            with context.acting_as(acting):
+                                try:
+                                    message = await messages.__anext__()
+                                except StopAsyncIteration:
+                                    return
+                            yield message
                 except Exception as error:  # noqa: BLE001 - every failure gets one status
                     await self._abort(ctx, span, method, error)
 
@@ -302,15 +304,14 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
 
 
 def _refused(handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
-    """A handler of the same shape that refuses: nothing unchecked gets through."""
+    """A client-streaming handler that refuses: nothing unchecked gets through
+    (server-streaming RPCs are checked by ``_wrap_stream``)."""
 
     async def refuse(request: Any, ctx: Any) -> None:
-        await ctx.abort(grpc.StatusCode.UNIMPLEMENTED, "streaming RPCs are not served")
+        await ctx.abort(grpc.StatusCode.UNIMPLEMENTED, "client-streaming RPCs are not served")
 
     make = (
-        grpc.unary_stream_rpc_method_handler
-        if handler.unary_stream
-        else grpc.stream_unary_rpc_method_handler
+        grpc.stream_unary_rpc_method_handler
         if handler.stream_unary
         else grpc.stream_stream_rpc_method_handler
     )

@@ -7,11 +7,15 @@ by page (:data:`PAGE_SIZE`), leaving out every event recorded after ``at``;
 the model's :meth:`~revmentor.kernel.readmodel.ReadModel.programme_state` then
 gives the programme's slice of it - no personal data, canonical JSON, SHA-256.
 
-Why events can be left out one by one: log order is commit order, and two
-writers may commit events whose timestamps are not in log order. Within one
-aggregate versions are in time order, so once an event of an aggregate is
-after ``at``, every later event of that aggregate is left out too (its state
-at ``at`` is the prefix before it).
+When an event was recorded is the instant of the save that stored it (the
+envelope's ``saved_at``, the same for every event of one save, so a save is
+kept or left out whole: a round's proposals never appear without the round);
+events stored before saves were stamped fall back to their own timestamp. Log
+order is commit order, and two writers may commit saves whose instants are not
+in log order, so events are left out one by one; within one aggregate versions
+are in time order, so once an event of an aggregate is after ``at``, every
+later event of that aggregate is left out too (its state at ``at`` is the
+prefix before it).
 
 "Now" is a position, not a clock reading: without ``at`` the live model's
 state and position are read together (no catch-up in between), then the log
@@ -32,7 +36,9 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+from revmentor.kernel.envelope import SAVED_AT
 from revmentor.kernel.readmodel import ReadModel
+from revmentor.kernel.timestamps import parse
 
 #: Stored events read per page.
 PAGE_SIZE = 500
@@ -63,7 +69,13 @@ class Replay:
         return canonical(self.model.programme_state(programme_id))
 
 
-def recorded_at(event: Any) -> datetime:
+def recorded_at(event: Any, envelope: dict[str, Any]) -> datetime:
+    """When the event was saved: its save's instant (one for every event of a
+    save), else - events stored before saves were stamped - its own timestamp
+    (taken when it was triggered, a moment before the save)."""
+    saved = envelope.get(SAVED_AT)
+    if saved:
+        return parse(str(saved))
     moment = event.timestamp
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
@@ -91,7 +103,7 @@ def replay(
         for notification in page:
             event, envelope = app.envelope_mapper.decode(notification, personal)
             aggregate = notification.originator_id
-            if at is not None and (aggregate in late or recorded_at(event) > at):
+            if at is not None and (aggregate in late or recorded_at(event, envelope) > at):
                 late.add(aggregate)
                 result.left_out += 1
             else:

@@ -6,7 +6,7 @@ compare correctly as strings and read the same in every service's history.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 
 def stamp(instant: datetime) -> str:
@@ -23,3 +23,18 @@ def parse(text: str) -> datetime:
     if value.tzinfo is None:
         raise ValueError(f"{text!r} carries no UTC offset")
     return value.astimezone(UTC)
+
+
+def instant(moment: datetime) -> str:
+    """RFC 3339 UTC with a Z, to the microsecond (always six digits): exact
+    instants for replays, saves and point-in-time questions."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def micros(moment: datetime) -> int:
+    """Microseconds since the Unix epoch (exact integer arithmetic, no float)."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return (aware - _EPOCH) // timedelta(microseconds=1)

@@ -5,17 +5,21 @@ through the real gRPC server: profile changes at known instants (``tick()``
 gives clock boundaries without sleeping), then the old values come back for
 an instant between changes; before enrolment is NOT_FOUND as an unknown id;
 an erased participant is answered as erased whatever the instant; a bad
-``as_of`` is INVALID_ARGUMENT naming it. Without ``as_of`` nothing changes.
+``as_of`` is INVALID_ARGUMENT naming it; only matching's service token may ask
+for a past instant (admins and other services get PERMISSION_DENIED). Without
+``as_of`` nothing changes.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import timedelta, timezone
 from types import SimpleNamespace
+from typing import Any
 
 import grpc
 import pytest
-from support import DevIssuer, invalid, refused, tick
+from support import DevIssuer, authed_channel, invalid, refused, tick
 
 from revmentor.enrolment.application import EnrolmentApplication
 from revmentor.enrolment.domain.profile import MENTEE, MENTOR, Consent, LearningNeed
@@ -26,6 +30,14 @@ from revmentor.kernel.errors import NotFound
 
 Stub = pb_grpc.EnrolmentServiceStub
 CONSENT = Consent(True, "2025-01")
+
+
+@pytest.fixture
+async def channel(grpc_port: int, issuer: DevIssuer) -> AsyncIterator[Any]:
+    """Calls carry matching's service token: the only caller that may ask ``as_of``."""
+    token = issuer.token("service", "service:matching", service="matching")
+    async with authed_channel(f"127.0.0.1:{grpc_port}", token) as chan:
+        yield chan
 
 
 async def ask(stub: Stub, ids: list[str], as_of: str = "") -> list[dict]:
@@ -127,7 +139,7 @@ async def test_a_bad_as_of_is_an_invalid_argument(
     await invalid(app, stub.GetMatchingAttributes, both, ["participant_ids[0]", "as_of"])
 
 
-async def test_who_may_ask_is_unchanged(
+async def test_who_may_ask_and_who_may_ask_for_the_past(
     stub: Stub,
     enrolment_app: EnrolmentApplication,
     open_programme_id: str,
@@ -146,6 +158,21 @@ async def test_who_may_ask_is_unchanged(
             request,
             metadata=metadata,
         )
+    # past values are for re-running a recorded round only: not even an admin or
+    # another service (scheduling may ask for the current attributes, not these)
+    admin = issuer.metadata("admin", sub="admin-1")
+    scheduling = issuer.metadata("service", sub="service:scheduling", service="scheduling")
+    for metadata in (admin, scheduling):
+        error = await refused(
+            app,
+            grpc.StatusCode.PERMISSION_DENIED,
+            stub.GetMatchingAttributes,
+            request,
+            metadata=metadata,
+        )
+        assert "as_of is for the matching service only" in (error.details() or "")
+        now = pb.GetMatchingAttributesRequest(participant_ids=[pid])
+        assert (await stub.GetMatchingAttributes(now, metadata=metadata)).attributes
     as_service = issuer.metadata("service", sub="service:matching", service="matching")
     reply = await stub.GetMatchingAttributes(request, metadata=as_service)
     assert [a.participant_id for a in reply.attributes] == [pid]

@@ -14,10 +14,12 @@ from typing import Any
 import pytest
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import Mapper
+from support import tick
 
 from revmentor.kernel.application import ServiceApplication
 from revmentor.kernel.context import SYSTEM, RequestContext, acting_as, current, new_request
-from revmentor.kernel.envelope import ENVELOPE_KEY
+from revmentor.kernel.envelope import ENVELOPE_KEY, SAVED_AT, saved_at
+from revmentor.kernel.timestamps import parse
 
 
 class Note(Aggregate):
@@ -42,7 +44,13 @@ def app(store: dict[str, str]) -> Iterator[Notebook]:
 
 
 def envelopes(app: Notebook) -> list[dict[str, Any]]:
-    return [app.envelope_mapper.decode(n)[1] for n in app.notifications(0, 1000)]
+    """The stored envelopes without their save instants (tested on their own below)."""
+    found = [app.envelope_mapper.decode(n)[1] for n in app.notifications(0, 1000)]
+    return [{k: v for k, v in e.items() if k != SAVED_AT} for e in found]
+
+
+def saved_instants(app: Notebook) -> list[str]:
+    return [app.envelope_mapper.decode(n)[1][SAVED_AT] for n in app.notifications(0, 1000)]
 
 
 def is_uuid(value: str) -> bool:
@@ -78,6 +86,20 @@ def test_each_save_takes_the_context_open_at_that_moment(app: Notebook) -> None:
     assert (first["actor"], first["correlation_id"]) == ("alice", "c-1")
     assert is_uuid(first["causation_id"])
     assert second == {"actor": "bob", "correlation_id": "c-2", "causation_id": "event-9"}
+
+
+def test_every_event_of_one_save_carries_the_same_save_instant(app: Notebook) -> None:
+    """So a point-in-time replay keeps or leaves out a save whole."""
+    before = tick()
+    first = Note("one")
+    first.edit("one, edited")
+    app.save(first, Note("two"))
+    between = tick()
+    app.save(Note("three"))
+    one, two, three, four = (parse(s) for s in saved_instants(app))
+    assert one == two == three, "one save, one instant"
+    assert before < one < between < four
+    assert saved_at.get() is None, "the instant is only set during a save"
 
 
 def test_without_a_context_events_are_stamped_as_system(app: Notebook) -> None:

@@ -11,10 +11,12 @@ every bad field, and only admins and auditors get in.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import json
 import secrets
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -165,6 +167,18 @@ def test_replay_counts_what_it_left_out_and_reads_in_pages(
     assert json.loads(result.state_of(TEAM)) == {str(account.id): {"balance": 15}}
 
 
+def test_a_save_is_kept_or_left_out_whole(app: Ledger) -> None:
+    """Events are created before their save; the save's instant decides, so a
+    replay never shows half of one save (a round's proposals without the round)."""
+    first = Account(holder=HOLDER, team=TEAM)
+    first.credit(4)
+    at = tick()  # after the events were created, before they were saved
+    second = Account(holder=HOLDER, team=TEAM)
+    app.save(first, second)
+    assert replayed(app, at) == {}
+    assert len(replayed(app, tick())) == 2
+
+
 def test_replay_stops_at_the_position_asked(app: Ledger) -> None:
     account = Account(holder=HOLDER, team=TEAM)
     app.save(account)
@@ -273,3 +287,67 @@ async def test_only_admins_and_auditors_replay(app: Ledger, issuer: DevIssuer, r
     async with replay_stub(app, issuer, role) as stub:
         request = pb.ReplayProgrammeRequest(programme_id=TEAM)
         await refused(app, grpc.StatusCode.PERMISSION_DENIED, lambda r: updates(stub, r), request)
+
+
+async def test_a_programme_id_in_another_form_is_the_same_programme(
+    app: Ledger, issuer: DevIssuer
+) -> None:
+    app.save(Account(holder=HOLDER, team=TEAM))
+    async with replay_stub(app, issuer) as stub:
+        upper = await updates(stub, pb.ReplayProgrammeRequest(programme_id=TEAM.upper()))
+    assert len(json.loads(upper[-1].state.state_json)) == 1
+    assert upper[-1].state.programme_id == TEAM
+
+
+def slow_log(app: Ledger, monkeypatch: pytest.MonkeyPatch, pages: list[int]) -> None:
+    """Every page read takes a while, and is counted."""
+    read = app.notifications
+
+    def notifications(after: int, limit: int) -> Any:
+        pages.append(after)
+        time.sleep(0.02)
+        return read(after, limit)
+
+    monkeypatch.setattr(app, "notifications", notifications)
+    monkeypatch.setattr(replay, "PAGE_SIZE", 2)
+
+
+async def test_an_abandoned_replay_stops_reading(
+    app: Ledger, issuer: DevIssuer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    account = Account(holder=HOLDER, team=TEAM)
+    for amount in range(39):
+        account.credit(amount)
+    app.save(account)  # 40 events: 21 pages of 2
+    pages: list[int] = []
+    slow_log(app, monkeypatch, pages)
+    async with replay_stub(app, issuer) as stub:
+        call = stub.ReplayProgramme(pb.ReplayProgrammeRequest(programme_id=TEAM))
+        first = await call.read()
+        assert first.HasField("progress")
+        call.cancel()
+        await asyncio.sleep(0.6)  # long enough for the whole log, had it gone on
+        read_when_abandoned = len(pages)
+        await asyncio.sleep(0.3)
+    assert len(pages) == read_when_abandoned < 10
+
+
+async def test_replays_beyond_the_limit_are_refused_while_others_run(
+    app: Ledger, issuer: DevIssuer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(auditlog, "MAX_REPLAYS", 1)
+    account = Account(holder=HOLDER, team=TEAM)
+    for amount in range(19):
+        account.credit(amount)
+    app.save(account)
+    slow_log(app, monkeypatch, [])
+    async with replay_stub(app, issuer) as stub:
+        running = stub.ReplayProgramme(pb.ReplayProgrammeRequest(programme_id=TEAM))
+        assert (await running.read()).HasField("progress")
+        with pytest.raises(grpc.aio.AioRpcError) as refused_call:
+            await updates(stub, pb.ReplayProgrammeRequest(programme_id=TEAM))
+        assert refused_call.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        rest = [update async for update in running]
+        assert rest[-1].HasField("state"), "the running replay is not disturbed"
+        after = await updates(stub, pb.ReplayProgrammeRequest(programme_id=TEAM))
+        assert after[-1].state.digest == rest[-1].state.digest
