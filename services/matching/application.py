@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from uuid import UUID, uuid4
 
+from revmentor.kernel import timestamps
 from revmentor.kernel.application import ServiceApplication, expect_version
 from revmentor.kernel.attributes import AttributesUnavailable
 from revmentor.kernel.context import RequestContext, acting_as, current
@@ -102,6 +103,13 @@ class ComputedRound:
     mentors: list[MentorCandidate]
     chain: dict[str, str]
     result: RoundResult
+
+
+def _asked_at(record: MatchingRound) -> datetime:
+    """When the live round asked enrolment for the attributes; for rounds recorded
+    before that was kept, the record's own instant (a little later)."""
+    asked = getattr(record, "attributes_at", "")
+    return timestamps.parse(asked) if asked else record.created_on
 
 
 def compute_round(programme: MatchingProgramme, found: Found) -> ComputedRound:
@@ -212,6 +220,7 @@ class MatchingApplication(ServiceApplication):
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _run_round(self, programme: MatchingProgramme) -> MatchingRound:
+        asked_at = timestamps.instant(datetime.now(UTC))  # a replay asks as of this instant
         found = self._fetch(pool.members_to_fetch(programme))
         done = compute_round(programme, found)
         number = programme.rounds + 1
@@ -220,7 +229,7 @@ class MatchingApplication(ServiceApplication):
             programme, record_id, done.result, done.mentees, done.mentors, done.chain
         )
         record = self._round_record(
-            programme, number, done.result, len(done.mentees), len(done.mentors), matches
+            programme, number, done.result, len(done.mentees), len(done.mentors), matches, asked_at
         )
         programme.record_round(
             str(record.id), number, [[str(x.id), x.mentee_id, x.mentor_id] for x in matches]
@@ -251,21 +260,20 @@ class MatchingApplication(ServiceApplication):
         before the event that recorded the round (``RoundRecorded`` with its
         number): exactly the pool the live round loaded, since that save would
         have failed on any other version. The attributes are asked of enrolment
-        as of the instant the round's record was made (``record.created_on``).
+        as of the instant the live round asked for them (``attributes_at``,
+        taken just before its call; older records: the record's own instant).
 
-        The race this leaves, reported and never hidden: the live round fetched
-        the attributes a moment *before* making its record (it computes in
-        between). A profile change stamped in that window - or stamped just
-        before the fetch but committed just after it - is in the replay but was
-        not in the live round, and shows as a different inputs digest (and
-        maybe other pairs). So does skew between enrolment's clock and
-        matching's. The record's instant is the earliest one stored after the
-        fetch, which keeps the window as short as the history allows.
+        The race this leaves, reported and never hidden: a profile change
+        created before that instant but committed only after enrolment read
+        (or created during the call and committed before the read) differs
+        between the live round and the replay, and shows as a different inputs
+        digest (and maybe other pairs). So does skew between enrolment's clock
+        and matching's. The window is the length of one call.
         """
         version = self._round_recorded_version(record)
         key = programme_key(record.programme_id)
         programme: MatchingProgramme = self.repository.get(key, version=version - 1)
-        as_of = record.created_on
+        as_of = _asked_at(record)
         found = self._fetch(pool.members_to_fetch(programme), as_of)
         done = compute_round(programme, found)
         rerun = replay.Rerun(
@@ -343,6 +351,7 @@ class MatchingApplication(ServiceApplication):
         n_mentees: int,
         n_mentors: int,
         matches: Sequence[Match],
+        attributes_at: str = "",
     ) -> MatchingRound:
         return MatchingRound(
             programme_id=programme.programme_id,
@@ -370,6 +379,7 @@ class MatchingApplication(ServiceApplication):
                 for u in result.unmatched
             ],
             ran_at=_now(),
+            attributes_at=attributes_at,
         )
 
     # -- manual matches ----------------------------------------------------------------

@@ -46,6 +46,7 @@ from revmentor.enrolment.domain.programme import ProgrammeRules, Topic
 from revmentor.kernel.attributes import EnrolmentAttributes, as_of_text, attributes_dict
 from revmentor.kernel.errors import ValidationFailed
 from revmentor.kernel.natsserver import free_port
+from revmentor.kernel.timestamps import parse
 from revmentor.matching.application import (
     AttributesUnavailable,
     MatchingApplication,
@@ -172,7 +173,8 @@ def assert_replays_identically(app: MatchingApplication, record: MatchingRound) 
     assert replay.replayed_pairs == replay.recorded_pairs
     assert {p.mentee_id: (p.mentor_id, p.score) for p in replay.replayed_pairs} == pairs_of(record)
     assert list(replay.replayed_unmatched) == [u["mentee_id"] for u in record.unmatched]
-    assert replay.attributes_as_of == record.created_on
+    # as of the instant the live round asked enrolment: recorded, before the record
+    assert replay.attributes_as_of == parse(record.attributes_at) < record.created_on
     return replay
 
 
@@ -224,7 +226,7 @@ def test_rounds_replay_to_the_recorded_pairs_on_history_not_on_today(
     written = stored(app)
     one, two = assert_replays_identically(app, first), assert_replays_identically(app, second)
     assert stored(app) == written, "a replay writes nothing"
-    assert source.asked[-2:] == [first.created_on, second.created_on]
+    assert source.asked[-2:] == [parse(first.attributes_at), parse(second.attributes_at)]
     assert m4 not in str(one.replayed_pairs) and one.programme_version < two.programme_version
 
     for record, replay in ((first, one), (second, two)):

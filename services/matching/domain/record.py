@@ -32,6 +32,9 @@ class MatchingRound(Aggregate):
         proposals: list[dict[str, Any]]  # match_id, mentee_id, mentor_id, score
         unmatched: list[dict[str, Any]]  # mentee_id, reasons, excluded_by
         ran_at: str
+        #: When the attributes were asked of enrolment (RFC 3339 UTC, microseconds):
+        #: the instant a replay asks for them as of. "" in rounds recorded before.
+        attributes_at: str
 
     @staticmethod
     def create_id(programme_id: UUID, round_number: int, **_: Any) -> UUID:
@@ -50,6 +53,7 @@ class MatchingRound(Aggregate):
         proposals: list[dict[str, Any]],
         unmatched: list[dict[str, Any]],
         ran_at: str,
+        attributes_at: str = "",
     ) -> None:
         self.programme_id = programme_id
         self.round_number = round_number
@@ -61,6 +65,7 @@ class MatchingRound(Aggregate):
         self.proposals = proposals
         self.unmatched = unmatched
         self.ran_at = ran_at
+        self.attributes_at = attributes_at
 
     @property
     def total_score(self) -> float:
