@@ -257,8 +257,9 @@ class FeedbackReadModel(ReadModel):
     def programme_state(self, programme_id: str) -> Any:
         """The programme's feedback as aggregates: the outcomes report (small
         groups suppressed, as managers see it), the funnel's people, which side
-        answered each session, survey completion and the pairs at risk. No
-        single rating or answer: those stay with the report's suppression."""
+        answered each session, survey completion and every pair with its
+        at-risk codes. No single rating or answer: those stay with the report's
+        suppression."""
         programme = self.programmes.get(programme_id)
         if programme is None:
             return {}

@@ -34,6 +34,7 @@ from revmentor.kernel.envelope import EnvelopeMapper, saved_at
 from revmentor.kernel.errors import ConcurrencyConflict, Violations
 from revmentor.kernel.keystore import KeyStore
 from revmentor.kernel.readmodel import ReadModel
+from revmentor.kernel.replay import replay
 from revmentor.kernel.schema import schema_lock
 from revmentor.kernel.settings import store_env, var_dir
 from revmentor.kernel.timestamps import instant
@@ -185,19 +186,7 @@ class ServiceApplication(Application[UUID]):
 
     def rebuild_read_model(self) -> ReadModel:
         """A fresh read model built from position zero (replay equals live)."""
-        model = self.construct_read_model()
-        after = 0
-        while True:
-            page = self.notifications(after, self.page_size)
-            personal = self.read_model_reads_personal
-            if personal:
-                self.envelope_mapper.prefetch(page)
-            for notification in page:
-                event, envelope = self.envelope_mapper.decode(notification, personal)
-                model.apply_notification(notification.id, event, envelope)
-                after = notification.id
-            if len(page) < self.page_size:
-                return model
+        return replay(self).model
 
     def get_as(self, aggregate_id: UUID, kind: type[Any]) -> Any:
         """The aggregate if it exists and is a ``kind``, else None (ids are not typed)."""

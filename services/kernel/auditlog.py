@@ -14,6 +14,13 @@ the service's own API, so each store can be read and verified where it lives:
 - ``VerifyChain``: reads the service's signed checkpoints from the audit stream
   on NATS, then runs :func:`revmentor.kernel.audit.verify` on the store; NATS out
   of reach is UNAVAILABLE and nothing is verified. Nothing is ever written.
+- ``ReplayProgramme`` (server-streaming): a programme's state at an instant,
+  rebuilt by :mod:`revmentor.kernel.replay` in a worker thread - progress
+  messages, then the state. The rebuilt read model decodes personal fields
+  where the live one does (it must end in the same state), inside the
+  service; the state sent (``programme_state``) holds none. At most
+  :data:`MAX_REPLAYS` run at once per process (RESOURCE_EXHAUSTED beyond), and
+  one whose caller goes away stops at its next page.
 
 Every event carries its envelope (actor, correlation, causation) and its chain
 hash; its state is decoded with ``personal=False``, so every personal field
