@@ -79,10 +79,16 @@ class Shape:
                 for service in services:
                     conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema(service)}"')
         except psycopg.Error as error:
+            found = _conninfo(self.postgres)
+            hint = (
+                f"create it first: createdb -h {found.get('host', '127.0.0.1')} "
+                f"-U {found.get('user', 'postgres')} {found.get('dbname', '')}"
+                if "does not exist" in str(error)
+                else "check the DSN, that the server runs and that the user may create schemas"
+            )
             raise CliError(
                 f"cannot prepare PostgreSQL at --postgres ({type(error).__name__}: "
-                f"{str(error).strip()}); check the DSN, that the server runs and that the "
-                "user may create schemas",
+                f"{str(error).strip()}); {hint}",
                 EXIT_UNREACHABLE,
             ) from None
 
