@@ -23,6 +23,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mappin
 from typing import Any
 
 import grpc
+from eventsourcing.persistence import InterfaceError, OperationalError
 from google.protobuf import any_pb2, descriptor_pool, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -72,6 +73,15 @@ PUBLIC_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
 
 #: RPC method name -> roles allowed to call it, one table per service.
 AccessPolicy = Mapping[str, frozenset[str]]
+
+
+#: The store's "cannot talk to the database now" (a restart, a failover, a full
+#: pool): the call changed nothing and may be retried - UNAVAILABLE, not INTERNAL.
+STORE_UNREACHABLE = (OperationalError, InterfaceError)
+
+
+class StoreUnavailable(Exception):
+    """The service's database is known not to answer: refused at once (UNAVAILABLE)."""
 
 
 class RateLimited(Exception):
@@ -190,6 +200,8 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         self.limiter = limiter or RateLimiter.from_env(service)
         #: full method path -> roles; filled by :meth:`GrpcServer.add` before start.
         self.policy: dict[str, frozenset[str]] = {}
+        #: Why calls cannot be served now ("" when they can): the store watch's answer.
+        self.unavailable: Callable[[], str] = lambda: ""
 
     async def intercept_service(
         self,
@@ -228,6 +240,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             ) as span:
                 try:
                     principal = await self.admit(method, metadata)
+                    self.check_available()
                     with context.acting_as(_request_context(metadata, principal)):
                         request = _decode_request(decode, raw, method)
                         return await inner(request, ctx)
@@ -251,6 +264,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             ) as span:
                 try:
                     principal = await self.admit(method, metadata)
+                    self.check_available()
                     acting = _request_context(metadata, principal)
                     request = _decode_request(decode, raw, method)
                     # closed however the stream ends (a caller gone away included),
@@ -269,6 +283,11 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
                     await self._abort(ctx, span, method, error)
 
         return wrapped
+
+    def check_available(self) -> None:
+        reason = self.unavailable()
+        if reason:
+            raise StoreUnavailable(reason)
 
     async def admit(self, method: str, metadata: dict[str, str]) -> Principal:
         """Who is calling, if they may call ``method`` now; raises the reason otherwise."""
@@ -294,6 +313,15 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             await ctx.abort(grpc.StatusCode.PERMISSION_DENIED, str(error))
         if isinstance(error, KeysUnavailable):
             await ctx.abort(grpc.StatusCode.UNAVAILABLE, str(error))
+        if isinstance(error, StoreUnavailable):
+            await ctx.abort(grpc.StatusCode.UNAVAILABLE, str(error))
+        if isinstance(error, STORE_UNREACHABLE):
+            log.warning("%s: the store is not reachable: %s", method, error)
+            await ctx.abort(
+                grpc.StatusCode.UNAVAILABLE,
+                "the service's database is not reachable right now and nothing was written; "
+                "retry in a few seconds",
+            )
         if isinstance(error, RateLimited):
             await ctx.abort_with_status(rpc_status.to_status(rate_limited_status(error)))
         if isinstance(error, DomainError):
@@ -377,6 +405,14 @@ class GrpcServer:
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
         log.info("%s serving gRPC on port %s", self.service, self.port)
         return self.port
+
+    async def set_serving(self, serving: bool) -> None:
+        """The health of every service on this server (a store outage: NOT_SERVING)."""
+        status = health_pb2.HealthCheckResponse.SERVING
+        if not serving:
+            status = health_pb2.HealthCheckResponse.NOT_SERVING
+        for name in ["", *self.service_names]:
+            await self.health.set(name, status)
 
     async def stop(self) -> None:
         """Report NOT_SERVING, let in-flight calls finish, then stop."""

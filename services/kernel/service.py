@@ -27,6 +27,7 @@ from revmentor.kernel.jobs import is_led
 from revmentor.kernel.leadership import Leadership
 from revmentor.kernel.relay import Relay, Translator
 from revmentor.kernel.settings import ServiceSettings, env
+from revmentor.kernel.storewatch import StoreWatch
 from revmentor.kernel.telemetry import setup_logging, setup_tracing
 
 log = logging.getLogger(__name__)
@@ -61,12 +62,15 @@ async def serve(
         batch=settings.relay_batch,
         idle_seconds=settings.relay_idle_seconds,
     )
+    watch = StoreWatch(settings.service, parts.app.env.get)
+    server.interceptor.unavailable = watch.unavailable
     await asyncio.to_thread(parts.app.catch_up)
     await server.start()
     # Replicas share the consumers; the leader alone runs the relay, the
     # checkpoints and the timers (kernel/leadership.py).
     lead = Leadership(settings.service, parts.app.env.get)
     tasks = [asyncio.create_task(lead.run(stop), name="leadership")]
+    tasks.append(asyncio.create_task(watch.run(stop, server.set_serving), name="store-watch"))
     tasks.append(asyncio.create_task(lead.lead(relay.run, stop), name="relay"))
     for job in parts.background:
         runner = lead.lead(job, stop) if is_led(job) else job(stop)
