@@ -30,6 +30,7 @@ from revmentor.enrolment.v1 import enrolment_pb2 as pb
 from revmentor.enrolment.v1 import enrolment_pb2_grpc as pb_grpc
 from revmentor.kernel import context
 from revmentor.kernel.auth import AccessDenied, Principal
+from revmentor.kernel.ids import parse_id
 from revmentor.kernel.paging import page
 
 T = TypeVar("T")
@@ -137,7 +138,9 @@ class EnrolmentServicer(pb_grpc.EnrolmentServiceServicer):
     async def EnrolParticipant(self, request: pb.EnrolParticipantRequest, context: Context) -> Any:
         def enrol() -> pb.Participant:
             role = m.ROLE.get(request.role, "")
-            access.require_enrolment(caller(), request.programme_id, request.employee_id, role)
+            # the id's shape first: a refusal quotes the programme id, so never raw input
+            programme_id = str(parse_id("programme_id", request.programme_id))
+            access.require_enrolment(caller(), programme_id, request.employee_id, role)
             participant = self.app.enrol(
                 request.programme_id,
                 request.employee_id,

@@ -101,15 +101,35 @@ def code_for(error: DomainError) -> grpc.StatusCode:
 
 def status_for(error: DomainError) -> status_pb2.Status:
     """The rich ``google.rpc.Status`` for a domain error."""
-    message = str(error)
-    if len(message) > MAX_STATUS_MESSAGE:
-        message = message[: MAX_STATUS_MESSAGE - 3] + "..."
+    message = fit_message(str(error))
     status = status_pb2.Status(code=code_for(error).value[0], message=message)
     if isinstance(error, ValidationFailed):
         detail = any_pb2.Any()
         detail.Pack(_bad_request(error))
         status.details.append(detail)
     return status
+
+
+def encoded_length(text: str) -> int:
+    """Bytes ``text`` takes in the ``grpc-message`` trailer: UTF-8, every byte
+    outside printable ASCII (and ``%``) percent-encoded as three."""
+    return sum(1 if 0x20 <= b <= 0x7E and b != 0x25 else 3 for b in text.encode())
+
+
+def fit_message(message: str, budget: int = MAX_STATUS_MESSAGE) -> str:
+    """The message cut to fit ``budget`` encoded bytes: an error quoting much
+    multibyte text must not push the trailers past a client's limit (8 KiB by
+    default), or the client gets RESOURCE_EXHAUSTED instead of the answer."""
+    if encoded_length(message) <= budget:
+        return message
+    low, high = 0, len(message)
+    while low < high:  # the longest prefix that fits with the ellipsis
+        middle = (low + high + 1) // 2
+        if encoded_length(message[:middle]) + 3 <= budget:
+            low = middle
+        else:
+            high = middle - 1
+    return message[:low] + "..."
 
 
 def _bad_request(error: ValidationFailed) -> error_details_pb2.BadRequest:

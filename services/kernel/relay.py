@@ -182,6 +182,12 @@ class Relay:
         last = await js.get_msg(stream_name(self.app.name), info.state.last_seq)
         headers = last.headers or {}
         self.last_msg_id = headers.get(MSG_ID_HEADER, "")
+        if not self.last_msg_id.startswith(f"{self.app.name}:"):
+            # not ours (only the relay may publish here; NATS permissions say so):
+            # never let a stranger's sequence number move our position
+            log.error("the last message on %s is not %s's (%r); position kept",
+                      stream_name(self.app.name), self.app.name, self.last_msg_id)  # fmt: skip
+            return
         on_stream = int(headers.get("ce-sequence", "0"))
         if on_stream > self.position:
             await self._store_position(on_stream)

@@ -19,6 +19,7 @@ import numpy.typing as npt
 
 from revmentor.matching.domain import constraints as c
 from revmentor.matching.domain.availability import (
+    BITMAP_WORDS,
     Float32Array,
     minute_bitmap,
     segment_cover,
@@ -108,7 +109,8 @@ def _availability(
     keys = cast(list[tuple[tuple[Window, ...], str]], list(profiles))
     intervals = [utc_intervals(w, z, ctx.week_of) for w, z in keys]
     rows = [minute_bitmap(i) for i in intervals]
-    bitmaps = np.array(rows, dtype=np.uint64).reshape(len(rows), -1)
+    # the width named: an empty cohort (nobody waiting, no eligible mentor) has no rows
+    bitmaps = np.array(rows, dtype=np.uint64).reshape(len(rows), BITMAP_WORDS)
     return bitmaps, segment_cover(intervals)
 
 
