@@ -38,43 +38,34 @@ import sys
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import IO, Any
 
-import grpc
-
-from revmentor.cli import demo, demo_feedback, devkeys
-from revmentor.cli.common import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, CliError, emit
+from revmentor.cli import devkeys, seeding
+from revmentor.cli.children import (
+    RESTART_LIMIT,
+    WIDTH,
+    Child,
+    follow_nats_log,
+    may_restart,
+    pump,
+    say,
+    target,
+)
+from revmentor.cli.common import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, CliError
 from revmentor.cli.endpoints import endpoints_file, wait_healthy, write_endpoints
 from revmentor.cli.shape import Shape
-from revmentor.enrolment.v1 import enrolment_pb2 as pb
-from revmentor.enrolment.v1 import enrolment_pb2_grpc as pb_grpc
-from revmentor.feedback.v1.feedback_pb2_grpc import FeedbackServiceStub
 from revmentor.kernel.crypto import ensure_dev_kek
 from revmentor.kernel.natsauth import SecureNatsConfig, write_secure_config
 from revmentor.kernel.natsserver import LocalNatsCluster, LocalNatsServer, free_port
 from revmentor.kernel.settings import DEFAULT_PORTS, nats_servers
 from revmentor.kernel.streams import SERVICES, declare_streams
-from revmentor.kernel.tls import secure_channel
-from revmentor.matching.v1.matching_pb2_grpc import MatchingServiceStub
-from revmentor.scheduling.v1.scheduling_pb2_grpc import SchedulingServiceStub
-from revmentor.training.v1.training_pb2_grpc import TrainingServiceStub
 
 NATS_PORT = 4222
 HEALTH_TIMEOUT = 60.0
 STOP_TIMEOUT = 15.0
-LOG_TAIL = 30
 TOKEN_REFRESH_SECONDS = 3600.0
-#: A replica (or NATS node) that dies this many times within RESTART_WINDOW stops everything.
-RESTART_LIMIT = 5
-RESTART_WINDOW = 60.0
-WIDTH = max(len(name) for name in (*SERVICES, "nats", "up"))
-
-
-def say(text: str, name: str = "up") -> None:
-    emit(f"{name:<{WIDTH}} | {text}")
 
 
 def available_services() -> list[str]:
@@ -85,64 +76,6 @@ def available_services() -> list[str]:
             if importlib.util.find_spec(f"revmentor.{service}.main") is not None:
                 found.append(service)
     return found
-
-
-@dataclass
-class Child:
-    """One service process and the tail of what it printed."""
-
-    name: str
-    port: int
-    process: subprocess.Popen[bytes]
-    log_file: Path
-    tail: deque[str] = field(default_factory=lambda: deque(maxlen=LOG_TAIL))
-    reader: threading.Thread | None = None
-    #: The service it runs (``name`` is ``<service>-<n>`` when there are replicas).
-    service: str = ""
-    env: dict[str, str] = field(default_factory=dict)
-    #: When it was restarted after dying (a replica that keeps dying stops `up`).
-    restarts: deque[float] = field(default_factory=lambda: deque(maxlen=RESTART_LIMIT))
-
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    def running(self) -> bool:
-        return self.process.poll() is None
-
-    def last_lines(self) -> str:
-        if self.reader is not None:
-            self.reader.join(timeout=2)
-        lines = list(self.tail) or ["(no output)"]
-        shown = "\n".join(f"    {line}" for line in lines)
-        return f"last lines of its output (all of it is in {self.log_file}):\n{shown}"
-
-
-def _pump(child: Child) -> None:
-    """Copy a child's output to the terminal (named) and to its log file."""
-    assert child.process.stdout is not None
-    with open(child.log_file, "ab") as log:
-        for raw in iter(child.process.stdout.readline, b""):
-            log.write(raw)
-            log.flush()
-            line = raw.decode("utf-8", "replace").rstrip()
-            child.tail.append(line)
-            say(line, child.name)
-
-
-def _follow_nats_log(path: Path, start: int, stop: threading.Event) -> None:
-    """Show NATS warnings and errors from its log file (the banner stays in the file)."""
-    with contextlib.suppress(OSError), open(path, "rb") as log:
-        log.seek(start)
-        while True:
-            raw = log.readline()
-            if not raw:
-                if stop.wait(0.2):
-                    return
-                continue
-            line = raw.decode("utf-8", "replace").rstrip()
-            if any(mark in line for mark in ("[WRN]", "[ERR]", "[FTL]", "Server is ready")):
-                say(line, "nats")
 
 
 class Platform:
@@ -273,7 +206,7 @@ class Platform:
             ) from None
         self.nats_url = self.nats.url
         threading.Thread(
-            target=_follow_nats_log,
+            target=follow_nats_log,
             args=(log_file, log_start, self.nats_log_stop),
             name="nats-log",
             daemon=True,
@@ -406,7 +339,7 @@ class Platform:
 
     def _follow(self, child: Child) -> None:
         child.reader = threading.Thread(
-            target=_pump, args=(child,), name=f"{child.name}-output", daemon=True
+            target=pump, args=(child,), name=f"{child.name}-output", daemon=True
         )
         child.reader.start()
 
@@ -450,65 +383,7 @@ class Platform:
         if not self.seed or os.environ.get("REVMENTOR_SEED", "1") == "0":
             say("demo seeding off (--no-seed / REVMENTOR_SEED=0)")
             return
-        enrolment = self._target("enrolment")
-        if enrolment is None:
-            return
-        token = devkeys.load(self.var).mint(demo.ACTOR, ["admin"], devkeys.TOOL_TOKEN_SECONDS)
-        try:
-            with secure_channel(enrolment) as channel:
-                stub = pb_grpc.EnrolmentServiceStub(channel)
-                found = stub.ListProgrammes(
-                    pb.ListProgrammesRequest(page_size=1),
-                    timeout=30,
-                    metadata=(("authorization", f"Bearer {token}"),),
-                )
-                if found.total_size:
-                    say(f"{found.total_size} programme(s) already there; not seeding the demo")
-                    return
-                summary = demo.seed(stub, token)
-                training = self._target("training")
-                if training is not None:
-                    with secure_channel(training) as training_channel:
-                        summary += demo.train(stub, TrainingServiceStub(training_channel), token)
-                matching = self._target("matching")
-                if matching is not None and training is not None:
-                    with secure_channel(matching) as matching_channel:
-                        summary += demo.match(stub, MatchingServiceStub(matching_channel), token)
-                    scheduling = self._target("scheduling")
-                    if scheduling is not None:
-                        with secure_channel(scheduling) as scheduling_channel:
-                            summary += demo.schedule(
-                                stub, SchedulingServiceStub(scheduling_channel), token
-                            )
-                            summary += self._seed_feedback(stub, scheduling_channel, token)
-                say(summary)
-        except grpc.RpcError as error:
-            say(
-                f"warning: could not seed the demo programme ({error.code().name}: "  # type: ignore[attr-defined]
-                f"{error.details()}); the platform runs without it"  # type: ignore[attr-defined]
-            )
-
-    def _seed_feedback(self, enrolment: Any, scheduling_channel: Any, token: str) -> str:
-        """The pairs' feedback and baseline surveys, each member acting as themself."""
-        feedback = self._target("feedback")
-        if feedback is None:
-            return ""
-        key = devkeys.load(self.var)
-
-        def mint(employee_id: str, role: str) -> str:
-            return key.mint(
-                f"demo:{employee_id}", [role], devkeys.TOOL_TOKEN_SECONDS, employee_id=employee_id
-            )
-
-        with secure_channel(feedback) as channel:
-            return demo_feedback.feedback(
-                enrolment,
-                SchedulingServiceStub(scheduling_channel),
-                FeedbackServiceStub(channel),
-                token,
-                mint,
-                demo.NAME,
-            )
+        seeding.seed_demo(self.var, self._target)
 
     def _target(self, service: str) -> str | None:
         """The gRPC target of a service: its address, or all its replicas' (round robin)."""
@@ -569,7 +444,7 @@ class Platform:
     def _revive(self, child: Child) -> bool:
         """Restart a dead replica, as Kubernetes would; False (stop everything) with
         one replica per service, or when it keeps dying."""
-        if self.shape.replicas == 1 or not _may_restart(child.restarts):
+        if self.shape.replicas == 1 or not may_restart(child.restarts):
             return False
         say(f"{child.name} died (exit code {child.process.returncode}); restarting it")
         if child.reader is not None:
@@ -592,7 +467,7 @@ class Platform:
         for index, node in enumerate(self.cluster.nodes):
             if node.process is None or node.process.poll() is None:
                 continue
-            if not _may_restart(self.node_restarts.setdefault(index, deque(maxlen=RESTART_LIMIT))):
+            if not may_restart(self.node_restarts.setdefault(index, deque(maxlen=RESTART_LIMIT))):
                 say(f"error: NATS node n{index + 1} keeps dying; stopping everything")
                 return False
             say(f"NATS node n{index + 1} died; restarting it")
@@ -699,22 +574,6 @@ async def _declare_when_ready(nc: Any, patience: float = 45.0) -> None:
             if time.monotonic() > deadline:
                 raise
             await asyncio.sleep(0.5)
-
-
-def target(ports: list[int]) -> str:
-    """One address, or every replica's as one round-robin gRPC target."""
-    if len(ports) == 1:
-        return f"127.0.0.1:{ports[0]}"
-    return "ipv4:" + ",".join(f"127.0.0.1:{port}" for port in ports)
-
-
-def _may_restart(restarts: deque[float]) -> bool:
-    """Record a restart now; False when the last RESTART_LIMIT ones were all recent."""
-    now = time.monotonic()
-    if len(restarts) == RESTART_LIMIT and now - restarts[0] < RESTART_WINDOW:
-        return False
-    restarts.append(now)
-    return True
 
 
 def run(
