@@ -42,6 +42,10 @@ from revmentor.kernel.timestamps import instant
 T = TypeVar("T")
 Saveable = MutableOrImmutableAggregate[UUID] | DomainEventProtocol[UUID] | None
 
+#: How many times :meth:`ServiceApplication.unless_pinned` runs a command that
+#: keeps losing races before it answers ABORTED.
+COMMAND_ATTEMPTS = 3
+
 #: Tracking name under which the outbox relay stores its published position.
 RELAY_TRACKING = "__relay__"
 
@@ -138,6 +142,20 @@ class ServiceApplication(Application[UUID]):
                     return super()._record(processing_event)
                 finally:
                     saved_at.reset(token)
+
+    def unless_pinned(self, expected_version: int, command: Callable[[], T]) -> T:
+        """Run ``command``; a race it lost to another writer (a consumer applying
+        an upstream event to the same aggregate, another replica) is run again on
+        the fresh state, up to :data:`COMMAND_ATTEMPTS` times - unless the caller
+        pinned ``expected_version``: then the conflict is theirs to see (ABORTED).
+        Safe: a lost race wrote nothing."""
+        for attempt in range(1, COMMAND_ATTEMPTS + 1):
+            try:
+                return command()
+            except ConcurrencyConflict:
+                if expected_version or attempt == COMMAND_ATTEMPTS:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def record_processed(self, upstream: str, position: int, *objs: Saveable) -> bool:
         """Record the events caused by upstream ``position`` with its tracking.

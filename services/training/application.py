@@ -84,10 +84,14 @@ class TrainingApplication(ServiceApplication):
         v = Violations()
         rules.check_module_id(v, module_id)
         v.raise_if_any()
-        record = self._record_at(participant_id, expected_version)
-        if record.start_module(module_id):
-            self.save(record)
-        return record
+
+        def command() -> TrainingRecord:
+            record = self._record_at(participant_id, expected_version)
+            if record.start_module(module_id):
+                self.save(record)
+            return record
+
+        return self.unless_pinned(expected_version, command)
 
     def complete_module(
         self,
@@ -101,10 +105,14 @@ class TrainingApplication(ServiceApplication):
         rules.check_module_id(v, module_id)
         rules.check_score(v, score, attempt)
         v.raise_if_any()
-        record = self._record_at(participant_id, expected_version)
-        record.complete_module(module_id, score, attempt, _now())
-        self.save(record)
-        return record
+
+        def command() -> TrainingRecord:
+            record = self._record_at(participant_id, expected_version)
+            record.complete_module(module_id, score, attempt, _now())
+            self.save(record)
+            return record
+
+        return self.unless_pinned(expected_version, command)
 
     def record_attendance(
         self, participant_id: str, module_id: str, session_date: str, expected_version: int = 0
@@ -113,10 +121,14 @@ class TrainingApplication(ServiceApplication):
         rules.check_module_id(v, module_id)
         rules.parse_date(v, "session_date", session_date)
         v.raise_if_any()
-        record = self._record_at(participant_id, expected_version)
-        record.record_attendance(module_id, session_date, _now())
-        self.save(record)
-        return record
+
+        def command() -> TrainingRecord:
+            record = self._record_at(participant_id, expected_version)
+            record.record_attendance(module_id, session_date, _now())
+            self.save(record)
+            return record
+
+        return self.unless_pinned(expected_version, command)
 
     def waive_module(
         self, participant_id: str, module_id: str, reason: str, expected_version: int = 0
@@ -125,10 +137,14 @@ class TrainingApplication(ServiceApplication):
         rules.check_module_id(v, module_id)
         rules.check_reason(v, reason)
         v.raise_if_any()
-        record = self._record_at(participant_id, expected_version)
-        record.waive(module_id, reason.strip(), _now())
-        self.save(record)
-        return record
+
+        def command() -> TrainingRecord:
+            record = self._record_at(participant_id, expected_version)
+            record.waive(module_id, reason.strip(), _now())
+            self.save(record)
+            return record
+
+        return self.unless_pinned(expected_version, command)
 
     def revoke_certification(
         self, participant_id: str, reason: str, expected_version: int = 0
@@ -136,10 +152,14 @@ class TrainingApplication(ServiceApplication):
         v = Violations()
         rules.check_reason(v, reason)
         v.raise_if_any()
-        record = self._record_at(participant_id, expected_version)
-        record.revoke(reason.strip())
-        self.save(record)
-        return record
+
+        def command() -> TrainingRecord:
+            record = self._record_at(participant_id, expected_version)
+            record.revoke(reason.strip())
+            self.save(record)
+            return record
+
+        return self.unless_pinned(expected_version, command)
 
     def request_recertification(
         self, participant_id: str, curriculum_version: int = 0, expected_version: int = 0
@@ -148,21 +168,27 @@ class TrainingApplication(ServiceApplication):
         v = Violations()
         rules.check_version(v, "curriculum_version", curriculum_version)
         v.raise_if_any()
-        record = self._record_at(participant_id, expected_version)
-        programme = self.get_as(ProgrammeTraining.create_id(record.programme_id), ProgrammeTraining)
-        if programme is None:
-            version, modules = DEFAULT_VERSION, default_modules()
-        else:
-            version = curriculum_version or programme.current_version
-            found = programme.modules_of(version)
-            if found is None:
-                raise NotFound(
-                    f"programme {record.programme_id} has no curriculum version {version}"
-                )
-            modules = found
-        record.request_recertification(version, modules, _now())
-        self.save(record)
-        return record
+
+        def command() -> TrainingRecord:
+            record = self._record_at(participant_id, expected_version)
+            programme = self.get_as(
+                ProgrammeTraining.create_id(record.programme_id), ProgrammeTraining
+            )
+            if programme is None:
+                version, modules = DEFAULT_VERSION, default_modules()
+            else:
+                version = curriculum_version or programme.current_version
+                found = programme.modules_of(version)
+                if found is None:
+                    raise NotFound(
+                        f"programme {record.programme_id} has no curriculum version {version}"
+                    )
+                modules = found
+            record.request_recertification(version, modules, _now())
+            self.save(record)
+            return record
+
+        return self.unless_pinned(expected_version, command)
 
     def _record_at(self, participant_id: str, expected_version: int) -> TrainingRecord:
         record = self.record(participant_id)
