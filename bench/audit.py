@@ -208,7 +208,7 @@ def throughput(store: Store) -> dict[str, Any]:
 
     middle = total // 2
     stored = app.notifications(middle - 1, 1)[0]
-    at = replay.recorded_at(app.envelope_mapper.decode(stored, False)[0])
+    at = replay.recorded_at(*app.envelope_mapper.decode(stored, False))
     _progress(f"audit: replay at mid-history (at = event {middle:,}) x{REPEATS} ...")
     mid_seconds = interleaved({"at": lambda: replay.replay(app, at)}, REPEATS)["at"]
     at_mid = replay.replay(app, at)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -84,8 +86,13 @@ def enrol_many(app: EnrolmentApplication, programme_id: str, start: int, count: 
         app.enrol(programme_id, f"E{n}", "mentee", mentee_profile(n), Consent(True, "v1"))
 
 
+#: One throwaway KEK per run: personal fields are sealed at rest as in production,
+#: and nothing is written to the development KEK under ``var/``.
+KEK = {"REVMENTOR_KEK": base64.b64encode(os.urandom(32)).decode(), "REVMENTOR_KEK_ID": "bench"}
+
+
 def sqlite_env(path: Path) -> dict[str, str]:
-    return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path)}
+    return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path), **KEK}
 
 
 # -- store -------------------------------------------------------------------------
@@ -235,9 +242,11 @@ def bench_auth(work: Path) -> tuple[Authenticator, Metadata]:
 
 
 async def start_grpc(
-    work: Path,
+    work: Path, env: dict[str, str] | None = None
 ) -> tuple[GrpcServer, EnrolmentApplication, str, str, Metadata]:
-    app = EnrolmentApplication(env=sqlite_env(work / "grpc.sqlite"))
+    """The enrolment gRPC server as a service runs it (auth, validation, rate
+    limiter lifted) on ``env``'s store (a SQLite file under ``work`` by default)."""
+    app = EnrolmentApplication(env={**KEK, **(env or sqlite_env(work / "grpc.sqlite"))})
     programme_id = new_programme(app)
     authenticator, auth = bench_auth(work)
     unlimited = RateLimiter(rate=1e9, burst=1e9)
@@ -260,6 +269,17 @@ async def in_flight(count: int, call: Callable[[int], Awaitable[Any]]) -> int:
     return count
 
 
+def enrol_request(programme_id: str, employee_id: str, n: int) -> pb.EnrolParticipantRequest:
+    """A valid EnrolParticipant request for a mentee (profile ``mentee_profile(n)``)."""
+    return pb.EnrolParticipantRequest(
+        programme_id=programme_id,
+        employee_id=employee_id,
+        role=pb.ROLE_MENTEE,
+        profile=mapping.profile_message(mentee_profile(n).to_dict()),
+        consent=pb.Consent(given=True, notice_version="v1"),
+    )
+
+
 def grpc_pairs(
     address: str, programme_id: str, count: int, participant_ids: list[str], auth: Metadata
 ) -> list[tuple[str, Work, Work]]:
@@ -279,14 +299,7 @@ def grpc_pairs(
 
         async def one(n: int) -> Any:
             return await stub.EnrolParticipant(
-                pb.EnrolParticipantRequest(
-                    programme_id=programme_id,
-                    employee_id=f"G{n}",
-                    role=pb.ROLE_MENTEE,
-                    profile=mapping.profile_message(mentee_profile(n).to_dict()),
-                    consent=pb.Consent(given=True, notice_version="v1"),
-                ),
-                metadata=auth,
+                enrol_request(programme_id, f"G{n}", n), metadata=auth
             )
 
         done = await in_flight(count, one)
