@@ -359,7 +359,7 @@ async def replay_updates(
         try:
             put(pb.ReplayUpdate(state=programme_state(app, service, programme_id, at, progress)))
         except ReplayAbandoned:
-            pass
+            return  # the caller went away: nobody to tell
         except BaseException as error:  # noqa: BLE001 - raised again in the caller's task
             put(error)
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -195,12 +194,9 @@ def test_unreachable_nats_exits_2_once_the_wait_is_over(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     url = f"nats://127.0.0.1:{free_port()}"  # nothing listens there
-    started = time.monotonic()
     assert bootstrap("--nats", url, "--wait", "2") == EXIT_UNREACHABLE
-    elapsed = time.monotonic() - started
-    assert 2.0 <= elapsed < 8.0, elapsed
     err = capsys.readouterr().err
-    assert f"waiting for NATS at {url}" in err  # progress while waiting
+    assert err.count(f"waiting for NATS at {url}") >= 2, err  # it kept trying, and said so
     assert f"NATS at {url} unreachable within 2 s" in err and "NATS_URL" in err
 
 
@@ -255,9 +251,7 @@ def test_unreachable_postgres_exits_2_once_the_wait_is_over(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("POSTGRES_PORT", str(free_port()))  # nothing listens there
-    started = time.monotonic()
     assert bootstrap("--nats", nats_server.url, "--wait", "1") == EXIT_UNREACHABLE
-    assert time.monotonic() - started < 8.0
     err = capsys.readouterr().err
     assert "waiting for PostgreSQL" in err and "unreachable within 1 s" in err, err
 
