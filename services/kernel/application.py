@@ -136,6 +136,7 @@ class ServiceApplication(Application[UUID]):
     def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
         with _tracer.start_as_current_span(f"{self.name}.store.append") as span:
             span.set_attribute("revmentor.events", len(processing_event.events))
+            self.keys.ensure(self.envelope_mapper.subjects_of(processing_event.events))
             with self._append_lock:
                 token = saved_at.set(instant(datetime.now(UTC)))
                 try:

@@ -199,6 +199,7 @@ class KeyStoreProtocol(Protocol):
     def get(self, subject: str) -> StoredKey | None: ...
     def get_many(self, subjects: list[str]) -> dict[str, StoredKey]: ...
     def insert_if_absent(self, subject: str, kek_id: str, wrapped: bytes) -> None: ...
+    def insert_many_if_absent(self, keys: list[tuple[str, str, bytes]]) -> None: ...
     def destroy(self, subject: str) -> None: ...
     def wrapped_by_other_keks(self, kek_id: str) -> list[tuple[str, StoredKey]]: ...
     def rewrap(self, subject: str, old_kek_id: str, kek_id: str, wrapped: bytes) -> None: ...
@@ -269,6 +270,29 @@ class SubjectKeys:
             self.store.rewrap(subject, stored.kek_id, current.id, current.wrap(subject, data_key))
             count += 1
         return count
+
+    def ensure(self, subjects: Iterable[str]) -> None:
+        """Keys for the subjects a save is about to seal data for, made in one
+        transaction and cached: a command writing two subjects' personal fields
+        commits its keys once, not once per key (each commit is an fsync).
+        An erased subject is left alone: sealing for it still raises
+        :class:`KeyDestroyed`."""
+        wanted = sorted({s for s in subjects if self._cached(s) is None})
+        if not wanted:
+            return
+        found = self.store.get_many(wanted)
+        missing = [s for s in wanted if s not in found]
+        if missing:
+            kek = self.keyring.current
+            self.store.insert_many_if_absent(
+                [(s, kek.id, kek.wrap(s, _new_key())) for s in missing]
+            )
+            found.update(self.store.get_many(missing))  # another replica may have won
+        for subject, stored in found.items():
+            if stored.wrapped is not None:
+                self._remember(
+                    subject, self.keyring.by_id(stored.kek_id).unwrap(subject, stored.wrapped)
+                )
 
     def prefetch(self, subjects: Iterable[str]) -> None:
         """Unwrap the keys of ``subjects`` in one batch (destroyed ones are skipped)."""

@@ -25,7 +25,7 @@ wrong KEK still fails loudly.
 from __future__ import annotations
 
 import base64
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from contextvars import ContextVar
 from typing import Any, cast
 from uuid import UUID
@@ -158,6 +158,12 @@ class EnvelopeMapper(Mapper[UUID]):
         self.keys.prefetch(subjects)
 
     # -- personal data -------------------------------------------------------------
+    def subjects_of(self, events: Iterable[DomainEventProtocol[UUID]]) -> list[str]:
+        """Whose keys sealing ``events`` will need (events without personal fields: none)."""
+        return [
+            _subject(type(e), e.originator_id, vars(e)) for e in events if personal_fields(type(e))
+        ]
+
     def _subject_keys(self) -> SubjectKeys:
         if self.keys is None:
             raise CryptoError("this event has personal fields but no key store is configured")

@@ -105,8 +105,15 @@ class KeyStore:
         return found
 
     def insert_if_absent(self, subject: str, kek_id: str, wrapped: bytes) -> None:
+        self.insert_many_if_absent([(subject, kek_id, wrapped)])
+
+    def insert_many_if_absent(self, keys: list[tuple[str, str, bytes]]) -> None:
+        """(subject, kek id, wrapped key) rows in one transaction; a subject that
+        already has a key (another replica won) keeps it."""
+        now = _now()
         with self._cursor(commit=True) as cursor:
-            cursor.execute(self._sql(_INSERT), (subject, kek_id, wrapped, _now()))
+            for subject, kek_id, wrapped in keys:
+                cursor.execute(self._sql(_INSERT), (subject, kek_id, wrapped, now))
 
     def destroy(self, subject: str) -> None:
         now = _now()

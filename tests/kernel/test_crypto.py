@@ -145,6 +145,38 @@ def test_destroy_makes_decryption_impossible_for_good(
         fresh.close()
 
 
+def test_a_save_makes_its_subjects_keys_in_one_transaction(
+    app: Directory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two people's personal fields in one save: their keys are made together (one
+    commit), before the events, and each person's data opens with their own key."""
+    batches: list[list[str]] = []
+    insert_many = app.keys.store.insert_many_if_absent
+
+    def counted(keys: list[tuple[str, str, bytes]]) -> None:
+        batches.append([subject for subject, _, _ in keys])
+        insert_many(keys)
+
+    monkeypatch.setattr(app.keys.store, "insert_many_if_absent", counted)
+    alice = Person(name="Alice", team="a", details={"email": "a@x"})
+    bob = Person(name="Bob", team="b", details={"email": "b@x"})
+    app.save(alice, bob)
+    assert batches == [sorted([str(alice.id), str(bob.id)])]
+    app.save(Person(name="Carol", team="c", details={"email": "c@x"}), alice)
+    assert len(batches) == 2 and len(batches[1]) == 1, "known keys are not made again"
+    events = [app.envelope_mapper.decode(n)[0] for n in app.notifications(0, 10)]
+    assert [e.name for e in events] == ["Alice", "Bob", "Carol"]
+
+
+def test_ensuring_the_key_of_an_erased_subject_makes_none(app: Directory) -> None:
+    app.keys.destroy("alice")
+    app.keys.ensure(["alice", "bob"])
+    assert app.keys.is_destroyed("alice")
+    with pytest.raises(KeyDestroyed):
+        app.keys.encrypt("alice", b"nothing new about an erased person")
+    assert app.keys.decrypt("bob", app.keys.encrypt("bob", b"ok")) == b"ok"
+
+
 def test_destroying_an_unknown_subject_leaves_a_tombstone(app: Directory) -> None:
     """A consumer destroys on ParticipantErased even if it never held a key for them."""
     app.keys.destroy("never-seen")
