@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import nats
+import nats.errors
 import pytest
 import yaml
 
@@ -386,8 +387,15 @@ async def publish_as(node: Node, user: str, subject: str) -> Any:
     nc = await nats.connect(node.url, user=user, password=password, inbox_prefix=inbox_prefix(user))
     try:
         js = nc.jetstream(timeout=10)
-        ack = await js.publish(subject, b"{}", headers={"Nats-Msg-Id": f"{user}:test:1"})
         deadline = time.monotonic() + 30
+        while True:  # a stream just raised to R3 may be electing its leader: no answer yet
+            try:
+                ack = await js.publish(subject, b"{}", headers={"Nats-Msg-Id": f"{user}:test:1"})
+                break
+            except nats.errors.TimeoutError:
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.5)
         while True:  # followers of a stream just raised to R3 report in after a moment
             info = await js.stream_info(ack.stream)
             peers = (info.cluster.replicas if info.cluster else None) or []

@@ -79,6 +79,10 @@ def channel(address: str, token: str) -> grpc.aio.Channel:
     )
 
 
+#: How far past a kill point the clients may go before they wait for the kill.
+HOLD_AFTER = 10
+
+
 class Load:
     """The clients: each takes the next person and enrols them until the
     service answers OK (acknowledged) or ALREADY_EXISTS (committed before a
@@ -94,6 +98,15 @@ class Load:
         self.acknowledged: dict[str, str] = {}  # employee id -> participant id
         self.recovered: set[str] = set()
         self.retries = 0
+        #: The clients take no new person once this many are done (until released),
+        #: so a kill always lands while enrolments are still to come.
+        self.hold_at = len(PEOPLE)
+
+    def hold(self, count: int) -> None:
+        self.hold_at = count
+
+    def release(self) -> None:
+        self.hold_at = len(PEOPLE)
 
     @property
     def done(self) -> int:
@@ -104,6 +117,8 @@ class Load:
         async with channel(self.address, token) as chan:
             stub = epb_grpc.EnrolmentServiceStub(chan)
             while not self.queue.empty():
+                while self.done >= self.hold_at:
+                    await asyncio.sleep(0.01)
                 person = self.queue.get_nowait()
                 await self.enrol(stub, person)
 
@@ -167,6 +182,7 @@ async def test_kill_9_enrolment_then_training_under_load_loses_and_duplicates_no
         started = time.monotonic()
         programme_id = await create_programme(enrolment, "Load cohort")
         load = Load(enrolment.address, issuer, programme_id)
+        load.hold(kill_enrolment_at + HOLD_AFTER)  # calls in flight at the kill, more to come
         clients = asyncio.create_task(load.run())
 
         async def reached(count: int) -> bool:
@@ -177,6 +193,7 @@ async def test_kill_9_enrolment_then_training_under_load_loses_and_duplicates_no
         await eventually(lambda: reached(kill_enrolment_at), timeout=30, what="enrolments")
         enrolment.kill()
         assert load.done < TOTAL, "killed while the clients were still enrolling"
+        load.hold(kill_training_at + HOLD_AFTER)  # go on, up to the next kill
         await asyncio.sleep(outages[0])
         await asyncio.to_thread(enrolment.start)
 
@@ -185,6 +202,7 @@ async def test_kill_9_enrolment_then_training_under_load_loses_and_duplicates_no
         consumed = await records_in_training(training, programme_id)
         training.kill()
         assert load.done < TOTAL and consumed < TOTAL, "killed in the middle of the stream"
+        load.release()  # enrolments keep arriving while training is down
         await asyncio.sleep(outages[1])
         await asyncio.to_thread(training.start)
 
