@@ -12,7 +12,9 @@ poll that sees its effect).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
+import os
 import random
 import re
 import sys
@@ -114,13 +116,9 @@ class CpuProbe:
 
     def __init__(self, pids: dict[str, int]) -> None:
         self.pids = pids
-        self.ticks = 100.0
-        try:
-            import os
-
+        self.ticks = 100.0  # Linux's usual clock ticks per second, if the system won't say
+        with contextlib.suppress(ValueError, OSError, AttributeError):
             self.ticks = float(os.sysconf("SC_CLK_TCK"))
-        except (ValueError, OSError, AttributeError):
-            pass
 
     def sample(self) -> dict[str, float]:
         found = {"driver": time.process_time()}

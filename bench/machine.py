@@ -8,6 +8,7 @@ the libraries on the measured paths.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import sqlite3
@@ -23,22 +24,18 @@ PACKAGES = ("eventsourcing", "grpcio", "nats-py", "faststream", "protobuf", "psy
 
 
 def _cpu_model() -> str:
-    try:
+    with contextlib.suppress(OSError):  # not Linux: the platform's own answer below
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
                 return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
     return platform.processor() or platform.machine()
 
 
 def _memory_gb() -> float | None:
-    try:
+    with contextlib.suppress(OSError):  # not Linux: unknown
         for line in Path("/proc/meminfo").read_text().splitlines():
             if line.startswith("MemTotal:"):
                 return round(int(line.split()[1]) / 1024 / 1024, 1)
-    except OSError:
-        pass
     return None
 
 

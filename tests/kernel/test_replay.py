@@ -53,7 +53,7 @@ class Account(Aggregate):
 
     @event("Credited")
     def credit(self, amount: int) -> None:
-        pass
+        """Recorded as an event; the read model keeps the balance."""
 
 
 class Teams(ReadModel):

@@ -879,8 +879,7 @@ def call(
                 request_serializer=lambda m: m.SerializeToString(),
                 response_deserializer=output.FromString,
             )
-            for _ in stream(request, metadata=metadata, timeout=CALL_TIMEOUT):
-                pass
+            list(stream(request, metadata=metadata, timeout=CALL_TIMEOUT))  # read it to the end
         else:
             unary = channel.unary_unary(
                 rpc.path,
