@@ -137,6 +137,7 @@ async def test_poison_messages_are_dead_lettered_and_training_moves_on(
     training = TrainingApplication(env=store)
     nc = await nats.connect(nats_server.url)
     js: JetStreamContext = nc.jetstream()
+    stop_relay, relay_task = asyncio.Event(), None  # the relay running, if any
     try:
         programme = enrolment.create_programme(
             "Poison cohort",
@@ -188,7 +189,7 @@ async def test_poison_messages_are_dead_lettered_and_training_moves_on(
         await js.publish(last.subject, truncated, headers=corrupted)
 
         # -- after the poison: the relay starts again and three more people enrol
-        relay_of(enrolment)
+        stop_relay, relay_task = relay_of(enrolment)
         after = [enrol(4), enrol(5), enrol(6)]
         await eventually(published_up_to_log_end(), "the later enrolments published")
         end = await last_published(nats_server.url)
@@ -267,6 +268,10 @@ async def test_poison_messages_are_dead_lettered_and_training_moves_on(
         assert sum(readiness["counts"].values()) == len(opened)
         assert training.tracked_position("enrolment") == end
     finally:
+        # the relay's worker thread reads enrolment's store: stop it before closing that
+        stop_relay.set()
+        if relay_task is not None:
+            await asyncio.wait_for(relay_task, 10)
         await nc.close()
         training.close()
         enrolment.close()
