@@ -27,12 +27,13 @@ from eventsourcing.persistence import (
     Recording,
     Tracking,
 )
+from eventsourcing.utils import get_topic
 from opentelemetry import trace
 
-from revmentor.kernel.crypto import SubjectKeys, load_keyring
+from revmentor.kernel.crypto import NewKeys, SubjectKeys, load_keyring
 from revmentor.kernel.envelope import EnvelopeMapper, saved_at
 from revmentor.kernel.errors import ConcurrencyConflict, Violations
-from revmentor.kernel.keystore import KeyStore
+from revmentor.kernel.keystore import KEYED_RECORDERS, KeyStore
 from revmentor.kernel.readmodel import ReadModel
 from revmentor.kernel.replay import replay
 from revmentor.kernel.schema import schema_lock
@@ -65,6 +66,9 @@ class ServiceApplication(Application[UUID]):
     def __init__(self, env: dict[str, str] | None = None) -> None:
         merged = store_env(self.name)
         merged.update(env or {})
+        keyed = KEYED_RECORDERS.get(merged.get("PERSISTENCE_MODULE", ""))
+        if keyed is not None:
+            merged.setdefault("PROCESS_RECORDER_TOPIC", get_topic(keyed))
         super().__init__(merged)
         self._catch_up_lock = threading.RLock()
         # One append at a time per process: the store serialises writers anyway
@@ -134,15 +138,36 @@ class ServiceApplication(Application[UUID]):
             listener()
 
     def _record(self, processing_event: ProcessingEvent[UUID]) -> list[Recording[UUID]]:
+        """Append a save's events; the data keys it makes go in the same
+        transaction, so a command commits once (each commit is an fsync)."""
         with _tracer.start_as_current_span(f"{self.name}.store.append") as span:
             span.set_attribute("revmentor.events", len(processing_event.events))
-            self.keys.ensure(self.envelope_mapper.subjects_of(processing_event.events))
+            subjects = self.envelope_mapper.subjects_of(processing_event.events)
+            if not getattr(self.recorder, "inserts_new_keys", False):
+                self.keys.ensure(subjects)
+            made = self.keys.prepare(subjects)
             with self._append_lock:
                 token = saved_at.set(instant(datetime.now(UTC)))
                 try:
-                    return super()._record(processing_event)
+                    recordings = self._append(processing_event, made, subjects)
                 finally:
                     saved_at.reset(token)
+            self.keys.committed(made)
+            return recordings
+
+    def _append(
+        self, processing_event: ProcessingEvent[UUID], made: NewKeys, subjects: list[str]
+    ) -> list[Recording[UUID]]:
+        """One transaction; if another process stored a key for one of this
+        save's new subjects first, seal again with the stored keys."""
+        try:
+            with self.keys.sealing(made):
+                return super()._record(processing_event)
+        except IntegrityError:
+            if not self.keys.taken_meanwhile(made):
+                raise
+        self.keys.ensure(subjects)
+        return super()._record(processing_event)
 
     def unless_pinned(self, expected_version: int, command: Callable[[], T]) -> T:
         """Run ``command``; a race it lost to another writer (a consumer applying

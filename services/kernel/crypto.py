@@ -34,7 +34,8 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -205,6 +206,30 @@ class KeyStoreProtocol(Protocol):
     def rewrap(self, subject: str, old_kek_id: str, kek_id: str, wrapped: bytes) -> None: ...
 
 
+@dataclass(frozen=True)
+class NewKeys:
+    """Data keys one save makes for subjects that have none yet, not stored yet.
+
+    The recorder inserts them in the events' own transaction (plain INSERTs: a
+    replica that made a key for the same subject first makes the save fail, and
+    it is sealed again with the winner's key), so a command commits once.
+    """
+
+    kek_id: str = ""
+    keys: dict[str, tuple[bytes, bytes]] = field(default_factory=dict)  # subject -> key, wrapped
+
+    def __bool__(self) -> bool:
+        return bool(self.keys)
+
+    def rows(self) -> list[tuple[str, str, bytes]]:
+        """(subject, KEK id, wrapped key) rows, as the key store inserts them."""
+        return [(subject, self.kek_id, wrapped) for subject, (_, wrapped) in self.keys.items()]
+
+
+#: The keys the save running in this context is making (see :class:`NewKeys`).
+new_keys: ContextVar[NewKeys | None] = ContextVar("new_keys", default=None)
+
+
 class SubjectKeys:
     """Encrypt and decrypt for a subject; destroy a subject's key (crypto-shredding).
 
@@ -294,6 +319,43 @@ class SubjectKeys:
                     subject, self.keyring.by_id(stored.kek_id).unwrap(subject, stored.wrapped)
                 )
 
+    def prepare(self, subjects: Iterable[str]) -> NewKeys:
+        """The keys a save needs, with at most one read: stored ones unwrapped
+        into the cache, missing ones made here but neither stored nor cached.
+        Seal with them inside :meth:`sealing`; once the save has committed them
+        with its events, :meth:`committed` caches them. A key whose save failed
+        is dropped, so it never seals anything that outlives it."""
+        wanted = sorted({s for s in subjects if self._cached(s) is None})
+        if not wanted:
+            return NewKeys()
+        found = self.store.get_many(wanted)
+        for subject, stored in found.items():
+            if stored.wrapped is not None:
+                key = self.keyring.by_id(stored.kek_id).unwrap(subject, stored.wrapped)
+                self._remember(subject, key)
+        kek = self.keyring.current
+        made = {s: _new_key() for s in wanted if s not in found}
+        return NewKeys(kek.id, {s: (key, kek.wrap(s, key)) for s, key in made.items()})
+
+    @contextlib.contextmanager
+    def sealing(self, made: NewKeys) -> Iterator[None]:
+        """Seal with ``made`` (and let the recorder insert it) inside this block."""
+        token = new_keys.set(made)
+        try:
+            yield
+        finally:
+            new_keys.reset(token)
+
+    def committed(self, made: NewKeys) -> None:
+        """The save holding ``made`` committed: its keys are the subjects' keys now."""
+        for subject, (key, _) in made.keys.items():
+            self._remember(subject, key)
+
+    def taken_meanwhile(self, made: NewKeys) -> bool:
+        """Whether another process stored a key for one of ``made``'s subjects
+        (the save lost that race, not a race on its events)."""
+        return bool(made) and bool(self.store.get_many(sorted(made.keys)))
+
     def prefetch(self, subjects: Iterable[str]) -> None:
         """Unwrap the keys of ``subjects`` in one batch (destroyed ones are skipped)."""
         missing = sorted({s for s in subjects if self._cached(s) is None})
@@ -309,6 +371,9 @@ class SubjectKeys:
         cached = self._cached(subject)
         if cached is not None:
             return cached
+        made = new_keys.get()
+        if made is not None and subject in made.keys:
+            return made.keys[subject][0]
         stored = self.store.get(subject)
         if stored is None and create:
             kek = self.keyring.current

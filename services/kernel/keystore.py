@@ -23,11 +23,16 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
-from revmentor.kernel.crypto import StoredKey
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.postgres import PostgresProcessRecorder
+from eventsourcing.sqlite import SQLiteCursor, SQLiteProcessRecorder
+
+from revmentor.kernel.crypto import StoredKey, new_keys
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +53,11 @@ BATCH = 500
 _INSERT = (
     "INSERT INTO {table} (subject_id, kek_id, wrapped_key, created_at)"
     " VALUES (?, ?, ?, ?) ON CONFLICT (subject_id) DO NOTHING"
+)
+#: A key made by a save, inserted with its events: no ON CONFLICT, so a key
+#: another replica stored first fails the whole save (see ``NewKeys``).
+_INSERT_NEW = (
+    "INSERT INTO {table} (subject_id, kek_id, wrapped_key, created_at) VALUES (?, ?, ?, ?)"
 )
 _DESTROY = (
     "INSERT INTO {table} (subject_id, kek_id, wrapped_key, created_at, destroyed_at)"
@@ -76,7 +86,8 @@ class KeyStore:
     @classmethod
     def for_recorder(cls, recorder: Any) -> KeyStore:
         """The key store next to an eventsourcing recorder's tables."""
-        return cls(recorder.datastore)
+        found = getattr(recorder, "key_store", None)
+        return found if isinstance(found, KeyStore) else cls(recorder.datastore)
 
     # -- operations ----------------------------------------------------------------
     def get(self, subject: str) -> StoredKey | None:
@@ -114,6 +125,12 @@ class KeyStore:
         with self._cursor(commit=True) as cursor:
             for subject, kek_id, wrapped in keys:
                 cursor.execute(self._sql(_INSERT), (subject, kek_id, wrapped, now))
+
+    def insert_new(self, cursor: Any, keys: list[tuple[str, str, bytes]]) -> None:
+        """Insert a save's new keys on the cursor of the transaction writing its events."""
+        now = _now()
+        for subject, kek_id, wrapped in keys:
+            cursor.execute(self._sql(_INSERT_NEW), (subject, kek_id, wrapped, now))
 
     def destroy(self, subject: str) -> None:
         now = _now()
@@ -163,6 +180,62 @@ class KeyStore:
                 conn.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
         except Exception as error:  # noqa: BLE001 - readers may hold the WAL; it is reused later
             log.warning("could not truncate the SQLite WAL after a key destruction: %s", error)
+
+
+# -- recorders that write a save's new keys with its events -------------------------
+class SQLiteKeyedRecorder(SQLiteProcessRecorder):
+    """SQLite process recorder inserting the running save's new data keys
+    (:data:`~revmentor.kernel.crypto.new_keys`) in the events' transaction."""
+
+    inserts_new_keys = True
+
+    @cached_property
+    def key_store(self) -> KeyStore:
+        return KeyStore(self.datastore)
+
+    def _insert_events(
+        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        """The events first (a lost race on them is the usual failure), then the keys."""
+        returning = super()._insert_events(c, stored_events, **kwargs)
+        made = new_keys.get()
+        if made:
+            self.key_store.insert_new(c, made.rows())
+        return returning
+
+
+class PostgresKeyedRecorder(PostgresProcessRecorder):
+    """PostgreSQL process recorder inserting the running save's new data keys in
+    the events' transaction (pipelined with them: no extra round trip)."""
+
+    @cached_property
+    def key_store(self) -> KeyStore:
+        return KeyStore(self.datastore)
+
+    @property
+    def inserts_new_keys(self) -> bool:
+        """False when the library inserts events through a database function,
+        which bypasses ``_insert_events``: keys are then stored before the save."""
+        return not self.datastore.enable_db_functions
+
+    def _insert_stored_events(
+        self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> None:
+        """After the events, on a cursor of its own: the library reads the new
+        notification ids from ``curs``, and a key statement queued before the
+        events would turn their conflict into a bare "pipeline aborted"."""
+        super()._insert_stored_events(curs, stored_events, **kwargs)
+        made = new_keys.get()
+        if made:
+            with curs.connection.cursor() as keys_cursor:
+                self.key_store.insert_new(keys_cursor, made.rows())
+
+
+#: The recorder each persistence module gets (``PROCESS_RECORDER_TOPIC``).
+KEYED_RECORDERS = {
+    "eventsourcing.sqlite": SQLiteKeyedRecorder,
+    "eventsourcing.postgres": PostgresKeyedRecorder,
+}
 
 
 def _now() -> str:

@@ -12,7 +12,7 @@ import base64
 import os
 import secrets
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from uuid import uuid4
 
@@ -24,12 +24,14 @@ from revmentor.kernel.crypto import (
     DecryptionRefused,
     KekUnavailable,
     KeyDestroyed,
+    NewKeys,
     ensure_dev_kek,
     load_keyring,
     seal,
     unseal,
 )
 from revmentor.kernel.envelope import ERASED, PERSONAL_KEY
+from revmentor.kernel.errors import ConcurrencyConflict
 
 
 def new_kek() -> str:
@@ -48,6 +50,10 @@ class Person(Aggregate):
         self.name = name
         self.team = team
         self.details = details
+
+    @event("Moved")
+    def move(self, team: str) -> None:
+        self.team = team
 
 
 class Directory(ServiceApplication):
@@ -145,27 +151,79 @@ def test_destroy_makes_decryption_impossible_for_good(
         fresh.close()
 
 
-def test_a_save_makes_its_subjects_keys_in_one_transaction(
-    app: Directory, monkeypatch: pytest.MonkeyPatch
+def test_a_save_writes_its_subjects_new_keys_with_its_events(
+    app: Directory, store: dict[str, str], kek: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Two people's personal fields in one save: their keys are made together (one
-    commit), before the events, and each person's data opens with their own key."""
-    batches: list[list[str]] = []
-    insert_many = app.keys.store.insert_many_if_absent
-
-    def counted(keys: list[tuple[str, str, bytes]]) -> None:
-        batches.append([subject for subject, _, _ in keys])
-        insert_many(keys)
-
-    monkeypatch.setattr(app.keys.store, "insert_many_if_absent", counted)
+    """Two people's personal fields in one save: their keys are inserted in the
+    events' own transaction (no separate key commit), and each person's data
+    opens with their own key in a process that has nothing cached."""
+    separate: list[object] = []
+    monkeypatch.setattr(app.keys.store, "insert_many_if_absent", separate.append)
+    monkeypatch.setattr(app.keys.store, "insert_if_absent", separate.append)
     alice = Person(name="Alice", team="a", details={"email": "a@x"})
     bob = Person(name="Bob", team="b", details={"email": "b@x"})
     app.save(alice, bob)
-    assert batches == [sorted([str(alice.id), str(bob.id)])]
     app.save(Person(name="Carol", team="c", details={"email": "c@x"}), alice)
-    assert len(batches) == 2 and len(batches[1]) == 1, "known keys are not made again"
-    events = [app.envelope_mapper.decode(n)[0] for n in app.notifications(0, 10)]
-    assert [e.name for e in events] == ["Alice", "Bob", "Carol"]
+    assert separate == [], "no key was committed on its own"
+    assert all(app.keys.store.get(str(p.id)) is not None for p in (alice, bob))
+    assert names_seen_afresh(store, kek) == ["Alice", "Bob", "Carol"]
+
+
+def test_a_failed_save_leaves_no_key_behind(
+    app: Directory, store: dict[str, str], kek: str
+) -> None:
+    """A save that loses a race on its events writes none of the keys it made,
+    and keeps none in memory: sealing with a key that was never stored would
+    make the person's data unreadable in every other process."""
+    alice = Person(name="Alice", team="a", details={"email": "a@x"})
+    app.save(alice)
+    first, second = app.repository.get(alice.id), app.repository.get(alice.id)
+    first.move("b")
+    app.save(first)
+    second.move("c")
+    carol = Person(name="Carol", team="c", details={"email": "c@x"})
+    with pytest.raises(ConcurrencyConflict):
+        app.save(carol, second)
+    assert app.keys.store.get(str(carol.id)) is None
+    assert str(carol.id) in app.keys.prepare([str(carol.id)]).keys, "not cached either"
+    dave = Person(name="Dave", team="d", details={"email": "d@x"})
+    app.save(dave)
+    assert names_seen_afresh(store, kek) == ["Alice", "Dave"]
+
+
+def test_a_key_stored_meanwhile_by_another_replica_wins(
+    app: Directory, store: dict[str, str], kek: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process stores a key for the same new subject between this
+    save's key making and its commit: the save is sealed again with the stored
+    key, so the subject has one key and the data opens everywhere."""
+    other = reopen(store, REVMENTOR_KEK=kek, REVMENTOR_KEK_ID="k1")
+    prepare = app.keys.prepare
+
+    def another_replica_wins(subjects: Iterable[str]) -> NewKeys:
+        made = prepare(subjects)
+        for subject in made.keys:
+            other.keys.encrypt(subject, b"first")
+        return made
+
+    monkeypatch.setattr(app.keys, "prepare", another_replica_wins)
+    try:
+        carol = Person(name="Carol", team="c", details={"email": "c@x"})
+        app.save(carol)
+        assert names_seen_afresh(store, kek) == ["Carol"]
+        assert other.keys.decrypt(str(carol.id), other.keys.encrypt(str(carol.id), b"x")) == b"x"
+    finally:
+        other.close()
+
+
+def names_seen_afresh(store: dict[str, str], kek: str) -> list[str]:
+    """The names in the log, read by a new process (no key cached)."""
+    fresh = reopen(store, REVMENTOR_KEK=kek, REVMENTOR_KEK_ID="k1")
+    try:
+        events = [fresh.envelope_mapper.decode(n)[0] for n in fresh.notifications(0, 100)]
+        return [e.name for e in events if hasattr(e, "name")]
+    finally:
+        fresh.close()
 
 
 def test_ensuring_the_key_of_an_erased_subject_makes_none(app: Directory) -> None:
