@@ -145,7 +145,8 @@ class ServiceApplication(Application[UUID]):
             subjects = self.envelope_mapper.subjects_of(processing_event.events)
             if not getattr(self.recorder, "inserts_new_keys", False):
                 self.keys.ensure(subjects)
-            made = self.keys.prepare(subjects)
+            events = processing_event.events
+            made = self.keys.prepare(subjects, self.envelope_mapper.new_subjects_of(events))
             with self._append_lock:
                 token = saved_at.set(instant(datetime.now(UTC)))
                 try:

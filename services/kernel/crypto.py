@@ -34,7 +34,7 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -319,16 +319,18 @@ class SubjectKeys:
                     subject, self.keyring.by_id(stored.kek_id).unwrap(subject, stored.wrapped)
                 )
 
-    def prepare(self, subjects: Iterable[str]) -> NewKeys:
+    def prepare(self, subjects: Iterable[str], new: Collection[str] = ()) -> NewKeys:
         """The keys a save needs, with at most one read: stored ones unwrapped
         into the cache, missing ones made here but neither stored nor cached.
+        ``new`` subjects (aggregates the save creates) are not looked up.
         Seal with them inside :meth:`sealing`; once the save has committed them
         with its events, :meth:`committed` caches them. A key whose save failed
         is dropped, so it never seals anything that outlives it."""
         wanted = sorted({s for s in subjects if self._cached(s) is None})
         if not wanted:
             return NewKeys()
-        found = self.store.get_many(wanted)
+        looked_up = [s for s in wanted if s not in new]
+        found = self.store.get_many(looked_up) if looked_up else {}
         for subject, stored in found.items():
             if stored.wrapped is not None:
                 key = self.keyring.by_id(stored.kek_id).unwrap(subject, stored.wrapped)

@@ -164,6 +164,19 @@ class EnvelopeMapper(Mapper[UUID]):
             _subject(type(e), e.originator_id, vars(e)) for e in events if personal_fields(type(e))
         ]
 
+    def new_subjects_of(self, events: Iterable[DomainEventProtocol[UUID]]) -> set[str]:
+        """The subjects among ``subjects_of(events)`` that are aggregates being
+        created by these very events: no key can be stored for them yet (were
+        one, the save fails on it and is sealed again - see ``NewKeys``), so
+        looking their keys up would be a read for nothing."""
+        return {
+            str(e.originator_id)
+            for e in events
+            if e.originator_version == 1
+            and personal_fields(type(e))
+            and _subject(type(e), e.originator_id, vars(e)) == str(e.originator_id)
+        }
+
     def _subject_keys(self) -> SubjectKeys:
         if self.keys is None:
             raise CryptoError("this event has personal fields but no key store is configured")

@@ -33,7 +33,13 @@ from revmentor.enrolment.api import SERVICE_NAME, EnrolmentServicer
 from revmentor.enrolment.application import EnrolmentApplication
 from revmentor.enrolment.v1 import enrolment_pb2 as pb
 from revmentor.enrolment.v1 import enrolment_pb2_grpc as pb_grpc
-from revmentor.kernel.auth import KeySet, Principal, Unauthenticated, principal_from
+from revmentor.kernel.auth import (
+    KeySet,
+    Principal,
+    Unauthenticated,
+    VerifiedTokens,
+    principal_from,
+)
 from revmentor.kernel.grpc_server import GrpcServer
 from revmentor.kernel.ratelimit import RateLimiter, TokenBucket
 
@@ -264,6 +270,66 @@ async def test_the_set_is_reread_when_stale_so_removed_keys_stop_working(tmp_pat
     await auth.authenticate(f"Bearer {token}")
     issuer.rotate()
     clock.now += 15 * 60
+    with pytest.raises(Unauthenticated, match="unknown key"):
+        await auth.authenticate(f"Bearer {token}")
+
+
+# -- verified tokens ---------------------------------------------------------------------
+async def test_a_verified_token_is_not_checked_again_but_an_altered_one_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    issuer = DevIssuer(tmp_path)
+    auth = issuer.authenticator()
+    checks: list[str] = []
+    verify = auth.verify
+    monkeypatch.setattr(auth, "verify", lambda *args: checks.append(args[2]) or verify(*args))
+    token = issuer.token(sub="ada")
+    for _ in range(3):
+        assert (await auth.authenticate(f"Bearer {token}")).subject == "ada"
+    assert len(checks) == 1
+    head, claims, signature = token.split(".")
+    forged_claims = (
+        base64.urlsafe_b64encode(
+            json.dumps(
+                {**jwt.decode(token, options={"verify_signature": False}), "sub": "eve"}
+            ).encode()
+        )
+        .rstrip(b"=")
+        .decode()
+    )
+    for forged in (f"{head}.{forged_claims}.{signature}", f"{head}.{claims}.{signature[:-4]}AAAA"):
+        with pytest.raises(Unauthenticated):
+            await auth.authenticate(f"Bearer {forged}")
+    assert len(checks) == 3, "each altered token went through the signature check"
+
+
+async def test_a_remembered_token_is_forgotten_when_it_expires(tmp_path: Path) -> None:
+    """Past ``exp`` plus the leeway the token is checked again in full (and
+    pyjwt then refuses it as expired)."""
+    issuer = DevIssuer(tmp_path)
+    auth = issuer.authenticator()
+    clock = Clock()
+    clock.now = time.time()
+    auth.verified = VerifiedTokens(clock=clock)
+    token = issuer.token(ttl=60)
+    principal = await auth.authenticate(f"Bearer {token}")
+    clock.now += 60 + 30 - 2
+    assert auth.verified.get(token, auth.keys) == principal
+    clock.now += 3  # past exp and the 30 s leeway
+    assert auth.verified.get(token, auth.keys) is None
+
+
+async def test_a_remembered_token_stops_with_its_key(tmp_path: Path) -> None:
+    """The key that verified it left the set at a re-read: the token is refused."""
+    issuer = DevIssuer(tmp_path)
+    auth = issuer.authenticator()
+    clock = Clock()
+    auth.keys = KeySet(issuer.settings().key_source(), clock=clock)
+    token = issuer.token()
+    await auth.authenticate(f"Bearer {token}")
+    issuer.rotate()
+    clock.now += 30
+    auth.keys.fetch(issuer.key.kid)  # a newer token's unknown kid made it re-read the set
     with pytest.raises(Unauthenticated, match="unknown key"):
         await auth.authenticate(f"Bearer {token}")
 
