@@ -400,7 +400,7 @@ def measure(pairs: int, seed: int = SEED) -> dict[str, Any]:
             "median_ms": round(statistics.median(report_times) * 1000, 2),
             "min_ms": round(min(report_times) * 1000, 2),
             "max_ms": round(max(report_times) * 1000, 2),
-            "sessions_held": report["sessions_held"],
+            "sessions_held": report["sessions_held"]["value"],
             "nps": report["nps"]["value"],
             "average_usefulness": report["average_usefulness"]["value"],
         },

@@ -10,9 +10,14 @@ the mentors to team leads (E3xxx), none of whom take part. One deliberate
 exception - Inès Benali (mentor) reports to Philippe Garnier (mentee) - gives
 matching a pair it must never form.
 
-The programme started four weeks ago and runs for about six months (dates
-relative to the day it is seeded), so the confirmed pairs can show a session
-held last week next to one booked for next week.
+The programme started thirteen weeks ago and runs for about six months (dates
+relative to the day it is seeded). Seven mentors finished their training; the
+matching round pairs six of them, and every pair accepts. Five pairs held their
+six planned sessions a fortnight apart and completed; the sixth met once last
+week and has its next session booked for next week. That history is logged
+after the fact (``LogPastSession``): the members are enrolled as the demo is
+seeded, so their sessions are dated before their enrolment - the outcomes
+report leaves them out of the days from enrolment to a first session.
 """
 
 from __future__ import annotations
@@ -54,12 +59,12 @@ RULES = pb.ProgrammeRules(
 )
 NOTICE = "privacy-2026-03"
 #: The programme started this long before the day it is seeded, and lasts this long.
-STARTED_DAYS_AGO = 28
+STARTED_DAYS_AGO = 91
 LENGTH_DAYS = 165  # 24 weeks less a weekend: Monday to Friday when it starts on a Monday
 
 
 def programme_dates(today: date | None = None) -> tuple[date, date]:
-    """(start, end) of the demo programme: four weeks ago to about six months later."""
+    """(start, end) of the demo programme: thirteen weeks ago to about six months later."""
     start = (today or datetime.now(UTC).date()) - timedelta(days=STARTED_DAYS_AGO)
     return start, start + timedelta(days=LENGTH_DAYS)
 
@@ -76,7 +81,7 @@ PEOPLE: tuple[tuple[Any, ...], ...] = (
      "generative-ai:3;social-media", "", "Tue 12:00-13:30;Thu 15:00-16:00", "either"),
     ("E2102", "mentor", "Lucas Martin", 2000, "Workplace Technology", "E3102", PARIS, "fr;en",
      "collaboration-tools;cybersecurity-hygiene;remote-work", "",
-     "Mon 10:00-12:00;Wed 16:00-17:00", "virtual"),
+     "Mon 10:00-12:00;Wed 16:00-17:00", "either"),
     ("E2103", "mentor", "Chloé Tremblay", 2001, "Data & Analytics", "E3103", MONTREAL, "fr-CA;en",
      "data-literacy:3;generative-ai:1", "", "Tue 09:00-11:00;Thu 09:00-10:30", "virtual"),
     ("E2104", "mentor", "Samuel Okafor", 1997, "Customer Service", "E3104", LONDON, "en",
@@ -172,7 +177,7 @@ def seed(stub: Any, token: str, timeout: float = 30.0) -> str:
 
 
 #: How many of the demo mentors finish their training (the rest are still in it).
-TRAINED_MENTORS = 5
+TRAINED_MENTORS = 7
 
 
 def train(enrolment: Any, training: Any, token: str, timeout: float = 60.0) -> str:
@@ -257,9 +262,8 @@ def _wait_for_record(
 
 
 DEMO_MENTEES = sum(1 for person in PEOPLE if person[1] == "mentee")
-#: Demo proposals accepted by both sides, so the demo shows confirmed matches
-#: next to proposals still waiting for answers.
-CONFIRMED_MATCHES = 3
+#: Demo proposals accepted by both sides: every pair the round proposes.
+CONFIRMED_MATCHES = 6
 
 
 def match(enrolment: Any, matching: Any, token: str, timeout: float = 60.0) -> str:
@@ -322,19 +326,26 @@ def _wait_for_pool(matching: Any, mpb: Any, pid: str, metadata: Any, deadline: f
 
 #: Where the demo pairs meet online (one room per pair).
 MEETING_LINK = "https://meet.example.com/revmentor-demo-{n}"
-AGENDA_HELD = "Getting started: goals for the programme, and a first look at the topic."
+AGENDA_FIRST = "Getting started: goals for the programme, and a first look at the topic."
 AGENDA_NEXT = "Hands-on: try it on a real task from this week, then plan the next steps."
+AGENDA_LAST = "Wrap-up: what changed since the first session, and what to keep practising."
+#: The first pairs (by the mentee's employee id) held every planned session and completed.
+COMPLETED_PAIRS = 5
+#: How far apart a completed pair's sessions were.
+CADENCE = timedelta(days=14)
 
 
 def schedule(enrolment: Any, scheduling: Any, token: str, timeout: float = 30.0) -> str:
-    """Give each confirmed demo pair a session held last week and one booked next week.
+    """Log the demo pairs' sessions: five pairs completed, the others just started.
 
     Waits (bounded by ``timeout``) until scheduling has opened the mentorships
     of the :data:`CONFIRMED_MATCHES` confirmed matches (it consumes matching's
-    ``MatchConfirmed``), then, for each, logs one session held last week and
-    books a virtual one next week with a meeting link, both at the start of one
-    of the mentee's weekly availability windows in the mentee's time zone (as
-    an administrator would on the pair's behalf). Returns a summary fragment.
+    ``MatchConfirmed``). The first :data:`COMPLETED_PAIRS` log every planned
+    session, a fortnight apart up to two weeks ago - the last one completes the
+    mentorship; each other pair logs one session held last week and books a
+    virtual one next week. Sessions start at one of the mentee's weekly
+    availability windows in the mentee's time zone (as an administrator would
+    record them on the pair's behalf). Returns a summary fragment.
     """
     from revmentor.scheduling.v1 import scheduling_pb2 as spb
 
@@ -343,49 +354,100 @@ def schedule(enrolment: Any, scheduling: Any, token: str, timeout: float = 30.0)
         pb.ListProgrammesRequest(page_size=100), timeout=timeout, metadata=metadata
     )
     programme = next(p for p in programmes.programmes if p.name == NAME)
-    mentorships = _wait_for_mentorships(
-        scheduling, spb, programme.programme_id, metadata, time.monotonic() + timeout
-    )
+    pid = programme.programme_id
+    mentorships = _wait_for_mentorships(scheduling, spb, pid, metadata, time.monotonic() + timeout)
     if not mentorships:
         emit("demo scheduling: no mentorship opened in time; no sessions booked")
         return "; scheduling: no mentorships yet (no sessions booked)"
-    today = datetime.now(UTC).date()
+    mentees = {
+        m.mentee_id: enrolment.GetParticipant(
+            pb.GetParticipantRequest(participant_id=m.mentee_id), timeout=timeout, metadata=metadata
+        )
+        for m in mentorships
+    }
+    in_order = sorted(mentorships, key=lambda m: mentees[m.mentee_id].employee_id)
     held = booked = 0
-    for n, mentorship in enumerate(mentorships, start=1):
-        mentee = enrolment.GetParticipant(
-            pb.GetParticipantRequest(participant_id=mentorship.mentee_id),
-            timeout=timeout,
-            metadata=metadata,
-        )
-        zone = mentee.profile.time_zone or "UTC"
-        windows = list(mentee.profile.availability)
-        link = MEETING_LINK.format(n=n)
-        past = spb.ScheduleSessionRequest(
-            mentorship_id=mentorship.mentorship_id,
-            local_start=_slot(today - timedelta(days=8), windows),  # 2-8 days ago
-            time_zone=zone,
-            duration_minutes=60,
-            mode=spb.MODE_VIRTUAL,
-            meeting_link=link,
-            agenda=AGENDA_HELD,
-        )
-        session = scheduling.LogPastSession(past, timeout=timeout, metadata=metadata)
-        held += session.status == spb.SESSION_STATUS_HELD
-        upcoming = spb.ScheduleSessionRequest(
-            mentorship_id=mentorship.mentorship_id,
-            local_start=_slot(today + timedelta(days=6), windows),  # 6-12 days ahead
-            time_zone=zone,
-            duration_minutes=60,
-            mode=spb.MODE_VIRTUAL,
-            meeting_link=link,
-            agenda=AGENDA_NEXT,
-        )
-        session = scheduling.ScheduleSession(upcoming, timeout=timeout, metadata=metadata)
-        booked += session.status == spb.SESSION_STATUS_SCHEDULED
+    for n, mentorship in enumerate(in_order, start=1):
+        profile = mentees[mentorship.mentee_id].profile
+        pair = _Pair(scheduling, spb, mentorship, profile, n, metadata, timeout)
+        if n <= COMPLETED_PAIRS:
+            held += pair.log(_history(mentorship.planned_sessions or RULES.planned_sessions))
+        else:
+            held += pair.log([(timedelta(days=8), AGENDA_FIRST)])  # 2-8 days ago
+            booked += pair.book(timedelta(days=6))  # 6-12 days ahead
+    completed = _completed(scheduling, spb, pid, metadata, timeout)
     return (
-        f"; scheduling: {len(mentorships)} mentorships opened, {held} sessions held last week, "
-        f"{booked} booked for next week"
+        f"; scheduling: {len(mentorships)} mentorships opened, {held} sessions held, "
+        f"{completed} mentorships completed, {booked} booked for next week"
     )
+
+
+def _history(planned: int) -> list[tuple[timedelta, str]]:
+    """(how long ago, agenda) of every session of a completed pair, oldest first:
+    a fortnight apart, the last one two weeks ago."""
+    agendas = [AGENDA_FIRST, *[AGENDA_NEXT] * (planned - 2), AGENDA_LAST]
+    return [(CADENCE * (planned - k), agendas[k]) for k in range(planned)]
+
+
+class _Pair:
+    """One demo mentorship's sessions, logged or booked by the administrator."""
+
+    def __init__(
+        self,
+        scheduling: Any,
+        spb: Any,
+        mentorship: Any,
+        profile: Any,
+        n: int,
+        metadata: Any,
+        timeout: float,
+    ) -> None:
+        self.scheduling, self.spb, self.mentorship = scheduling, spb, mentorship
+        self.zone = profile.time_zone or "UTC"
+        self.windows = list(profile.availability)
+        self.link = MEETING_LINK.format(n=n)
+        self.metadata, self.timeout = metadata, timeout
+
+    def request(self, day: date, agenda: str) -> Any:
+        return self.spb.ScheduleSessionRequest(
+            mentorship_id=self.mentorship.mentorship_id,
+            local_start=_slot(day, self.windows),
+            time_zone=self.zone,
+            duration_minutes=60,
+            mode=self.spb.MODE_VIRTUAL,
+            meeting_link=self.link,
+            agenda=agenda,
+        )
+
+    def log(self, sessions: list[tuple[timedelta, str]]) -> int:
+        """Log sessions held (ago, agenda), each in the week from ``ago``; how many held."""
+        today = datetime.now(UTC).date()
+        held = 0
+        for ago, agenda in sessions:
+            session = self.scheduling.LogPastSession(
+                self.request(today - ago, agenda), timeout=self.timeout, metadata=self.metadata
+            )
+            held += session.status == self.spb.SESSION_STATUS_HELD
+        return held
+
+    def book(self, ahead: timedelta) -> int:
+        """Book the next session in the week from ``ahead``; 1 when booked."""
+        upcoming = self.request(datetime.now(UTC).date() + ahead, AGENDA_NEXT)
+        session = self.scheduling.ScheduleSession(
+            upcoming, timeout=self.timeout, metadata=self.metadata
+        )
+        return int(session.status == self.spb.SESSION_STATUS_SCHEDULED)
+
+
+def _completed(scheduling: Any, spb: Any, pid: str, metadata: Any, timeout: float) -> int:
+    reply = scheduling.ListMentorships(
+        spb.ListMentorshipsRequest(
+            programme_id=pid, status=spb.MENTORSHIP_STATUS_COMPLETED, page_size=100
+        ),
+        timeout=timeout,
+        metadata=metadata,
+    )
+    return len(reply.mentorships)
 
 
 def _slot(first_day: date, windows: list[Any]) -> str:

@@ -2,8 +2,9 @@
 
 Through the public gRPC APIs, as users would (see :mod:`revmentor.cli.demo`
 and :mod:`revmentor.cli.demo_feedback`): enrolled, mentors certified, a
-matching round and its first proposals accepted, sessions held and booked,
-feedback and baseline surveys from each member acting as themself. A platform
+matching round and its proposals accepted, sessions held (five pairs complete
+their mentorship) and booked, feedback and baseline and end surveys from each
+member acting as themself. A platform
 that already holds a programme is left alone; a failure is a warning, and the
 platform runs without the demo.
 """

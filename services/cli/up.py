@@ -14,11 +14,12 @@
    re-minted hourly) for calls to other services.
 4. Each must report SERVING on gRPC health within 60 s.
 5. An empty platform gets the demo programme (not with ``--no-seed`` or
-   ``REVMENTOR_SEED=0``): enrolled, five mentors certified, one matching round
-   run and its first proposals accepted by both sides, and each confirmed pair
-   with a session held last week and one booked for next week; both members
-   of each pair then give their feedback on it and answer their baseline
-   survey, and the programme's outcomes report is printed.
+   ``REVMENTOR_SEED=0``): enrolled, seven mentors certified, one matching
+   round run and six proposals accepted by both sides; five pairs hold six
+   sessions a fortnight apart and complete their mentorship, the sixth meets
+   once; both members answer every feedback request, the baseline survey and
+   (where completed) the end survey, and the programme's outcomes report is
+   printed.
 6. The endpoints are printed and written to ``var/run/endpoints.json``.
 
 Ctrl-C or SIGTERM stops the services (SIGTERM, up to 15 s, then SIGKILL), then

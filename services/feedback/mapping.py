@@ -204,7 +204,8 @@ def report_message(report: Mapping[str, Any]) -> pb.OutcomesReport:
             pb.FunnelStage(stage=s["stage"], role=s["role"], count=figure_message(s))
             for s in report["funnel"]
         ],
-        sessions_held=int(report["sessions_held"]),
+        sessions_held=int(report["sessions_held"]["value"] or 0),  # deprecated: 0 if hidden
+        sessions=figure_message(report["sessions_held"]),
         average_usefulness=figure_message(report["average_usefulness"]),
         nps=figure_message(report["nps"]),
         mentee_skill_change={

@@ -354,7 +354,15 @@ def _latest(surveys: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any
 def _days_to_first(
     people: dict[str, dict[str, Any]], sessions: list[dict[str, Any]]
 ) -> dict[str, float]:
-    """Participant -> days from their enrolment to their first held session."""
+    """Participant -> days from their enrolment to their first held session.
+
+    Left out: anyone whose enrolment is unknown, and anyone whose first session
+    was held *before* their enrolment - a data error (a session logged for a
+    date before the person was on the platform), not a wait of zero days.
+    Counting it as 0 would pull the mean down silently; measuring from their
+    first session after enrolment would report a later session as their first.
+    Both leave the figure with fewer people, which its people count shows.
+    """
     first: dict[str, str] = {}
     for session in sessions:
         for pid in (session["mentee_id"], session["mentor_id"]):
@@ -363,9 +371,11 @@ def _days_to_first(
     out = {}
     for pid, held_at in first.items():
         enrolled_at = people.get(pid, {}).get("enrolled_at", "")
-        if enrolled_at:
-            delta = parse(held_at) - parse(enrolled_at)
-            out[pid] = max(0.0, delta.total_seconds() / 86400)
+        if not enrolled_at:
+            continue
+        delta = parse(held_at) - parse(enrolled_at)
+        if delta.total_seconds() >= 0:
+            out[pid] = delta.total_seconds() / 86400
     return out
 
 

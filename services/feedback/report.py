@@ -38,6 +38,7 @@ ROLES = ("mentee", "mentor")
 STAGES = ("enrolled", "certified", "matched", "met", "completed")
 #: (key in the report and CSV name, text label, value format) of the single figures.
 SUMMARY = (
+    ("sessions_held", "Sessions held", "{:.0f}"),
     ("average_usefulness", "Average usefulness of sessions", "{:.2f} / 5"),
     ("nps", "Net promoter score (-100 to +100)", "{:+.1f}"),
     ("days_enrolment_to_first_session", "Days from enrolment to first session", "{:.1f}"),
@@ -60,7 +61,7 @@ def report_from_message(msg: pb.OutcomesReport) -> Report:
         "generated_at": msg.generated_at,
         "min_group_size": msg.min_group_size,
         "funnel": [_stage_from(stage) for stage in msg.funnel],
-        "sessions_held": msg.sessions_held,
+        "sessions_held": _sessions_from(msg),
         "average_usefulness": _figure_from(msg.average_usefulness),
         "nps": _figure_from(msg.nps),
         "days_enrolment_to_first_session": _figure_from(msg.days_enrolment_to_first_session),
@@ -78,6 +79,15 @@ def _figure_from(msg: pb.Figure) -> Figure:
     """``value`` unset (or suppressed) becomes None, never 0.0."""
     value = msg.value if msg.HasField("value") and not msg.suppressed else None
     return {"value": value, "people": msg.people, "suppressed": msg.suppressed}
+
+
+def _sessions_from(msg: pb.OutcomesReport) -> Figure:
+    """Sessions held as the count it is; a server older than the ``sessions``
+    figure sends only the bare number (which it never suppressed)."""
+    if not msg.HasField("sessions"):
+        return {"value": msg.sessions_held, "people": 0, "suppressed": False}
+    figure = _figure_from(msg.sessions)
+    return figure | {"value": None if figure["value"] is None else round(figure["value"])}
 
 
 def _change_from(msg: pb.Change) -> Change:
@@ -163,7 +173,6 @@ def csv_rows(report: Mapping[str, Any]) -> Iterator[tuple[str, ...]]:
     """The data rows of :func:`to_csv` (the report must already be redacted)."""
     for stage in report.get("funnel") or []:
         yield _figure_row("funnel", f"{stage['role']}.{stage['stage']}", stage)
-    yield "summary", "sessions_held", str(report.get("sessions_held", 0)), "", "false"
     for key, _, _ in SUMMARY:
         yield _figure_row("summary", key, figure_of(report, key))
     for section, name, change in changes(report):
@@ -252,7 +261,8 @@ def _figure_text(figure: Mapping[str, Any], floor: int, form: str) -> tuple[str,
         return suppressed_note(floor)
     if figure.get("value") is None:
         return NO_DATA if not figure.get("people") else "not available"
-    return form.format(figure["value"]), people(int(figure.get("people", 0)))
+    count = int(figure.get("people", 0))
+    return form.format(figure["value"]), people(count) if count else ""  # 0 sessions: nobody
 
 
 def _text_funnel(report: Mapping[str, Any], floor: int) -> list[str]:
@@ -283,7 +293,6 @@ def _funnel_line(stage: Mapping[str, Any], enrolled: Mapping[str, Any], floor: i
 
 def _text_summary(report: Mapping[str, Any], floor: int) -> list[str]:
     lines = _heading("Sessions and satisfaction")
-    lines.append(_line("Sessions held", str(report.get("sessions_held", 0))))
     for key, label, form in SUMMARY:
         lines.append(_either(label, _figure_text(figure_of(report, key), floor, form)))
     return lines

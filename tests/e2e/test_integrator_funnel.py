@@ -201,23 +201,26 @@ def printed_funnel(seed_line: str) -> tuple[str, dict[tuple[str, str], int], int
         "enrolled": re.search(r"enrolled \((\d+) mentors, (\d+) mentees\)", seed_line),
         "certified": re.search(r"training: (\d+) of \d+ mentors trained and certified", seed_line),
         "confirmed": re.search(r"matching: round \d+ proposed .*?, (\d+) confirmed", seed_line),
-        "held": re.search(r"scheduling: \d+ mentorships opened, (\d+) sessions held", seed_line),
+        "held": re.search(
+            r"scheduling: \d+ mentorships opened, (\d+) sessions held, (\d+) mentorships completed",
+            seed_line,
+        ),
     }
     missing = [name for name, match in found.items() if match is None]
     assert not missing, f"{missing} not in the seed line: {seed_line}"
     group = {name: match.groups() for name, match in found.items() if match}
     mentors, mentees = (int(n) for n in group["enrolled"])
-    pairs, held = int(group["confirmed"][0]), int(group["held"][0])
+    pairs, held, completed = int(group["confirmed"][0]), *(int(n) for n in group["held"])
     expected = {
         ("mentee", "enrolled"): mentees,
         ("mentor", "enrolled"): mentors,
         ("mentor", "certified"): int(group["certified"][0]),
         ("mentee", "matched"): pairs,  # the demo pairs distinct people
         ("mentor", "matched"): pairs,
-        ("mentee", "met"): held,  # one session held per pair
-        ("mentor", "met"): held,
-        ("mentee", "completed"): 0,  # the demo mentorships have just begun
-        ("mentor", "completed"): 0,
+        ("mentee", "met"): pairs,  # every demo pair held at least one session
+        ("mentor", "met"): pairs,
+        ("mentee", "completed"): completed,  # the demo pairs distinct people
+        ("mentor", "completed"): completed,
     }
     return group["programme"][0], expected, held
 
@@ -245,7 +248,8 @@ def test_the_integrator_rebuilds_the_funnel_from_events_alone(
     seed_line = platform.wait_seeded()
     programme, expected, held = printed_funnel(seed_line)
     assert expected[("mentee", "enrolled")] == expected[("mentor", "enrolled")] == 8
-    assert (expected[("mentor", "certified")], held) == (5, 3)
+    assert (expected[("mentor", "certified")], held) == (7, 31)
+    assert expected[("mentee", "completed")] == 5
     endpoints = platform.endpoints()
     secrets = platform.var / "secrets" / natsauth.CREDENTIALS_FILE
     password = json.loads(secrets.read_text())[natsauth.INTEGRATOR]

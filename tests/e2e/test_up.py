@@ -3,7 +3,8 @@
 What must hold: with 4222 taken, NATS moves to a free port and says so; every
 service becomes healthy; an empty platform is seeded once (the demo programme,
 its participants, events on the enrolment stream, its training, matching and
-scheduling steps) and never again; SIGTERM
+scheduling steps, and an outcomes report with a figure in every section) and
+never again; SIGTERM
 stops everything with exit 0 and leaves no process behind; a service dying on
 its own stops the rest with a non-zero exit; one var dir runs one platform.
 """
@@ -44,6 +45,16 @@ pytestmark = pytest.mark.slow
 READY_TIMEOUT = 90.0
 STOP_TIMEOUT = 30.0
 DEMO = "Digital Leadership 2027"
+#: The demo's story: pairs that completed, each after this many sessions.
+COMPLETED_PAIRS = 5
+PLANNED_SESSIONS = 6
+DEFAULT_MIN_GROUP = 5
+#: Label -> value pattern of the report's figures the demo must show as numbers.
+SUMMARY_FIGURES = {
+    "Average usefulness of sessions": r"\d\.\d\d / 5",
+    "Net promoter score (-100 to +100)": r"[+-]\d+\.\d",
+}
+CHANGES = ("Mentors' pedagogy", "Mentors' coaching confidence", "Intergenerational understanding")
 
 
 def revmentor() -> list[str]:
@@ -81,6 +92,14 @@ def port_taken(port: int) -> Iterator[None]:
         yield
     finally:
         sock.close()
+
+
+def demo_report(output: str, programme_id: str) -> str:
+    """The outcomes report the seeding printed, up to the line after it."""
+    title = f"Outcomes report - programme {programme_id}"
+    assert title in output, output
+    report = output[output.index(title) :]
+    return report[: report.index("\nup ")] if "\nup " in report else report
 
 
 # -- processes -----------------------------------------------------------------------------
@@ -275,25 +294,43 @@ def test_up_starts_seeds_once_and_stops_cleanly(start_up: Callable[..., Up]) -> 
     )
     assert participants.total_size == demo.mentor_count + demo.mentee_count
     assert f"seeded demo programme {DEMO!r}" in output
-    assert "training: 5 of 8 mentors trained and certified" in output
-    # dates relative to the day it is seeded: started four weeks ago, about six months long
+    assert "training: 7 of 8 mentors trained and certified" in output
+    # dates relative to the day it is seeded: started 13 weeks ago, about six months long
     start = date.fromisoformat(demo.start_date)
-    assert (datetime.now(UTC).date() - start).days in (27, 28, 29)  # a midnight may pass
+    assert (datetime.now(UTC).date() - start).days in (90, 91, 92)  # a midnight may pass
     assert 160 <= (date.fromisoformat(demo.end_date) - start).days <= 190
-    # each confirmed pair: one session held last week, one booked for next week
+    # five pairs held their six sessions and completed; the others met once and
+    # booked their next session
     confirmed = re.search(r"matching: round 1 proposed \d+ pairs .*?, (\d+) confirmed", output)
     assert confirmed, output
     pairs = int(confirmed.group(1))
-    assert pairs >= 1
+    assert pairs > COMPLETED_PAIRS
+    started = pairs - COMPLETED_PAIRS
+    held = COMPLETED_PAIRS * PLANNED_SESSIONS + started
     assert (
-        f"scheduling: {pairs} mentorships opened, {pairs} sessions held last week, "
-        f"{pairs} booked for next week"
+        f"scheduling: {pairs} mentorships opened, {held} sessions held, "
+        f"{COMPLETED_PAIRS} mentorships completed, {started} booked for next week"
     ) in output
-    # both members of each pair answered, as themselves; the demo ends with the report
-    assert f"feedback: {2 * pairs} session answers, {2 * pairs} baseline surveys" in output
-    assert f"Outcomes report - programme {demo.programme_id}" in output
-    assert re.search(rf"Sessions held +{pairs}$", output, re.M), output
-    assert "Participation funnel" in output and "suppressed so that nobody" in output
+    # both members answered every session and their surveys, as themselves
+    surveys = 2 * (pairs + COMPLETED_PAIRS)  # a baseline each; an end survey once completed
+    assert f"feedback: {2 * held} session answers, {surveys} surveys (baseline and end)" in output
+    # the demo ends with a report that has a figure in every section
+    report = demo_report(output, demo.programme_id)
+    assert "Participation funnel" in report and "suppressed so that nobody" in report
+    assert f"Figures about fewer than {DEFAULT_MIN_GROUP} people" in report
+    assert re.search(rf"^  Sessions held +{held} +{2 * pairs} people$", report, re.M), report
+    for label, value in SUMMARY_FIGURES.items():
+        assert re.search(rf"^  {re.escape(label)} +{value} +\d+ people$", report, re.M), label
+    topics = re.findall(r"^  ([a-z-]+) +[+-]\d\.\d\d +(\d+) people", report, re.M)
+    assert topics and all(int(people) >= DEFAULT_MIN_GROUP for _, people in topics), report
+    for label in CHANGES:
+        assert re.search(rf"^  {label} +[+-]\d\.\d\d +\d+ people", report, re.M), label
+    # the demo's sessions are dated before its members were enrolled (as it seeds):
+    # left out of the days to a first session, the one figure without data
+    assert re.findall(r"^  (.+?) +no data yet$", report, re.M) == [
+        "Days from enrolment to first session"
+    ], report
+    assert "suppressed (" not in report
     # the services trust the development key made under var/secrets, and nothing else
     key_file = up.var / "secrets" / "dev-signing-key.pem"
     assert key_file.stat().st_mode & 0o777 == 0o600
@@ -443,7 +480,7 @@ def test_secure_gives_each_service_its_own_nats_user(start_up: Callable[..., Up]
     # the demo seed went through the enrolment relay, connected as the enrolment user
     eventually(lambda: asyncio.run(published()) >= 17 or None, READY_TIMEOUT, lambda: up.text())
     # training consumed enrolment's events as its own NATS user, and certified the demo
-    assert "training: 5 of 8 mentors trained and certified" in up.text(), up.text()
+    assert "training: 7 of 8 mentors trained and certified" in up.text(), up.text()
     children = children_of(up.process.pid)
     assert up.stop() == 0, up.text()
     assert_all_gone(up, children)

@@ -609,7 +609,10 @@ async def test_managers_see_aggregates_only_and_auditors_no_pairs(
     report = await stub.GetOutcomesReport(
         pb.GetOutcomesReportRequest(programme_id=mine), metadata=manager
     )
-    assert report.programme_id == mine and report.sessions_held == 3
+    assert report.programme_id == mine
+    # three pairs met: fewer than five, so how many sessions is hidden (the old field: 0)
+    assert report.sessions.suppressed and not report.sessions.HasField("value")
+    assert report.sessions_held == 0
     at_risk = await stub.ListPairsAtRisk(
         pb.ListPairsAtRiskRequest(programme_id=mine, page_size=1), metadata=manager
     )
@@ -797,6 +800,8 @@ async def test_the_report_over_grpc_is_the_applications_report(
         3,
         4,
     )
+    shown = {"value": 4, "people": 8, "suppressed": False}  # four pairs: 4 + 4 people
+    assert figure_dict(got.sessions) == expected["sessions_held"] == shown
     assert [
         {"role": s.role, "stage": s.stage, **figure_dict(s.count)} for s in got.funnel
     ] == expected["funnel"]

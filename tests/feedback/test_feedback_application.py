@@ -690,6 +690,29 @@ def days(held: str, enrolled: str) -> float:
     return (datetime.fromisoformat(held) - datetime.fromisoformat(enrolled)).total_seconds() / 86400
 
 
+def test_days_to_the_first_session_leave_out_a_first_session_before_enrolment(
+    feedback_app: FeedbackApplication, upstream: Any
+) -> None:
+    """A session dated before the person enrolled is a data error: that person is
+    left out of the figure, neither counted as 0 days nor measured from a later
+    session."""
+    programme_id = upstream.programme(CATALOGUE)
+    mentee_id = upstream.enrol(programme_id, "mentee", at="2027-01-20T09:00:00Z")
+    mentor_id = upstream.enrol(programme_id, "mentor", at="2027-02-10T09:00:00Z")
+    same_day = upstream.enrol(programme_id, "mentee", at="2027-02-01T08:00:00Z")
+    upstream.hold(upstream.pair(programme_id, mentee_id, mentor_id), start="2027-02-01T08:00:00Z")
+    later = upstream.pair(programme_id, same_day)  # a mentor whose enrolment is unknown
+    upstream.hold(later, start="2027-02-01T08:00:00Z")
+    upstream.hold(later, start="2027-02-15T08:00:00Z")
+
+    facts = feedback_app.query(lambda model: model.facts(programme_id))
+    assert facts.sessions_held == 3
+    assert facts.days_to_first_session == {
+        mentee_id: days("2027-02-01T08:00:00+00:00", "2027-01-20T09:00:00+00:00"),
+        same_day: 0.0,  # met the moment they enrolled: a real zero
+    }, "one mentor enrolled after their first session, the other at an unknown time"
+
+
 def test_a_no_show_withdraws_the_request_and_counts_nowhere(
     feedback_app: FeedbackApplication, upstream: Any, clock: Any
 ) -> None:
@@ -754,7 +777,9 @@ def test_a_no_show_withdraws_the_request_and_counts_nowhere(
         mentee_id: days("2027-02-03T08:00:00+00:00", "2027-01-20T09:00:00+00:00"),
         mentor_id: days("2027-02-03T08:00:00+00:00", "2027-01-21T09:00:00+00:00"),
     }
-    assert app.outcomes_report(programme_id)["sessions_held"] == 1
+    # one pair met: its one session is hidden with the "met" stages it would reveal
+    hidden = {"value": None, "people": 0, "suppressed": True}
+    assert app.outcomes_report(programme_id)["sessions_held"] == hidden
 
     # never closed by the job; the other window is
     clock.advance(days=7)

@@ -17,7 +17,9 @@ Every figure is then computed independently - plain Python over the generated
 inputs, exact fractions, no code of the service - and compared with
 ``app.outcomes_report``, at the default minimum group of 5 and at others set
 through the programme's policy: at 30 every figure is suppressed (no value, no
-people count, no distribution) while the number of sessions held stays.
+people count, no distribution), and the number of sessions held is hidden as
+soon as the mentors who met (fewer than the mentees) are too few, even with
+more than enough mentees and members in all.
 """
 
 from __future__ import annotations
@@ -294,7 +296,13 @@ def check_report(report: dict[str, Any], story: Story, min_group: int) -> None:
         assert {k: stage[k] for k in ("value", "people")} == expected, stage
         assert stage["suppressed"] is hidden, stage
 
-    assert report["sessions_held"] == len(story.sessions)
+    # sessions held: a count of what the "met" stages stand for, hidden with either
+    met = [reached[("mentee", "met")], reached[("mentor", "met")]]
+    if any(0 < n < min_group for n in met) or sum(met) < min_group:
+        assert report["sessions_held"] == {"value": None, "people": 0, "suppressed": True}
+    else:
+        shown = {"value": len(story.sessions), "people": sum(met), "suppressed": False}
+        assert report["sessions_held"] == shown
     raters = {rater for _, rater in story.usefulness}
     check_figure(
         report["average_usefulness"],
@@ -342,6 +350,14 @@ def check_report(report: dict[str, Any], story: Story, min_group: int) -> None:
     check_figure(report["days_enrolment_to_first_session"], days, len(days), min_group, 1, "days")
 
 
+MENTEES_MET = ("mentee", "met")
+
+
+def met_by(story: Story, role: str) -> int:
+    """How many people of ``role`` held at least one (not voided) session."""
+    return len({pair[0 if role == "mentee" else 1] for pair in story.sessions.values()})
+
+
 def group_sizes(story: Story) -> dict[str, int]:
     """How many people each figure stands for (to know what the test exercises)."""
     baseline, end = first(story.baselines), last(story.ends)
@@ -375,9 +391,12 @@ def test_the_report_of_a_generated_programme_matches_figures_computed_independen
     check_report(report, story, 5)
     assert not report["average_usefulness"]["suppressed"] and not report["nps"]["suppressed"]
 
-    # a larger minimum group hides what stands for fewer people, then everything
+    # a larger minimum group hides what stands for fewer people, then everything;
+    # one more than the mentors who met hides the sessions held, not the mentees' stage
+    met = {role: met_by(story, role) for role in ("mentee", "mentor")}
+    assert met["mentor"] < met["mentee"] and met["mentor"] + 1 < sum(met.values()), met
     version = app.programme(pid).version
-    for min_group in (3, sizes["mentors"] + 1, sizes["skills"] + 1, 30):
+    for min_group in (3, sizes["mentors"] + 1, met["mentor"] + 1, sizes["skills"] + 1, 30):
         programme = app.set_policy(
             pid,
             {"min_group_size": min_group, "feedback_window_days": None},
@@ -386,10 +405,16 @@ def test_the_report_of_a_generated_programme_matches_figures_computed_independen
         )
         version = programme.version
         check_report(app.outcomes_report(pid), story, min_group)
+        if min_group == met["mentor"] + 1:
+            partly = app.outcomes_report(pid)
+            assert partly["sessions_held"]["suppressed"], "it would tell how many mentors met"
+            [mentees_met] = [s for s in partly["funnel"] if (s["role"], s["stage"]) == MENTEES_MET]
+            assert mentees_met["value"] == met["mentee"], "while the mentees' stage shows"
 
     hidden = app.outcomes_report(pid)
-    assert hidden["sessions_held"] == len(story.sessions) > 0, "a count of sessions, not people"
+    assert story.sessions, "sessions were held: their number is hidden, not absent"
     figures = [
+        hidden["sessions_held"],
         hidden["average_usefulness"],
         hidden["nps"],
         hidden["days_enrolment_to_first_session"],

@@ -72,7 +72,7 @@ REPORT: dict[str, Any] = {
         stage("mentor", "met", 8),
         stage("mentor", "completed", 2, suppressed=True),
     ],
-    "sessions_held": 42,
+    "sessions_held": figure(42, 16),
     "average_usefulness": figure(4.21, 18),
     "nps": figure(33.3, 12),
     "days_enrolment_to_first_session": hidden(4),
@@ -113,7 +113,7 @@ EMPTY: dict[str, Any] = {
         for name in ("enrolled", "certified", "matched", "met", "completed")
         if (role, name) != ("mentee", "certified")
     ],
-    "sessions_held": 0,
+    "sessions_held": figure(0, 0),
     "average_usefulness": no_data(),
     "nps": no_data(),
     "days_enrolment_to_first_session": no_data(),
@@ -146,7 +146,8 @@ def message(data: dict[str, Any]) -> pb.OutcomesReport:
             pb.FunnelStage(role=s["role"], stage=s["stage"], count=pb_figure(s))
             for s in data["funnel"]
         ],
-        sessions_held=data["sessions_held"],
+        sessions_held=data["sessions_held"]["value"] or 0,
+        sessions=pb_figure(data["sessions_held"]),
         average_usefulness=pb_figure(data["average_usefulness"]),
         nps=pb_figure(data["nps"]),
         days_enrolment_to_first_session=pb_figure(data["days_enrolment_to_first_session"]),
@@ -174,6 +175,19 @@ def test_a_value_sent_with_a_suppressed_figure_is_dropped() -> None:
     assert converted["nps"] == {"value": None, "people": 12, "suppressed": True}
     assert converted["mentor_confidence_change"]["mean"]["value"] is None
     assert converted["mentor_confidence_change"]["distribution"] is None
+
+
+def test_sessions_held_sent_suppressed_is_dropped_and_an_older_server_is_read() -> None:
+    msg = message(REPORT)
+    msg.sessions.suppressed = True  # a would-be value must not come through
+    assert report.report_from_message(msg)["sessions_held"] == {
+        "value": None,
+        "people": 16,
+        "suppressed": True,
+    }
+    older = message(REPORT)
+    older.ClearField("sessions")  # a server from before the figure: the bare count
+    assert report.report_from_message(older)["sessions_held"] == figure(42, 0)
 
 
 def test_an_unset_message_is_a_report_without_data() -> None:
@@ -212,7 +226,7 @@ def test_csv_has_one_row_per_figure_and_the_distributions() -> None:
 
     assert cells("funnel", "mentee.enrolled") == ("12", "12", "false")
     assert cells("funnel", "mentor.certified") == ("9", "9", "false")
-    assert cells("summary", "sessions_held") == ("42", "", "false")
+    assert cells("summary", "sessions_held") == ("42", "16", "false")
     assert cells("summary", "average_usefulness") == ("4.21", "18", "false")
     assert cells("summary", "nps") == ("33.3", "12", "false")
     assert cells("skill_change", "generative-ai") == ("1.2", "8", "false")
@@ -295,6 +309,25 @@ def test_readable_exports_do_not_depend_on_how_many_people_a_suppressed_figure_h
     assert export(other) == export(REPORT)
 
 
+@pytest.mark.parametrize("export", [report.to_json, report.to_csv, report.to_text])
+def test_suppressed_sessions_held_is_a_gap_like_any_suppressed_figure(export: Any) -> None:
+    """How many sessions were held tells how many people met: hidden with them."""
+    clean = copy.deepcopy(REPORT)
+    clean["sessions_held"] = hidden(0)
+    dirty = copy.deepcopy(clean)
+    dirty["sessions_held"]["value"] = 4242
+    assert export(dirty) == export(clean) and "4242" not in export(clean)
+
+
+def test_suppressed_sessions_held_reads_as_suppressed() -> None:
+    data = copy.deepcopy(REPORT)
+    data["sessions_held"] = hidden(0)
+    assert csv_rows(report.to_csv(data))[("summary", "sessions_held")]["suppressed"] == "true"
+    line = next(ln for ln in report.to_text(data).splitlines() if "Sessions held" in ln)
+    assert line == f"  {'Sessions held':<38}{NOTE}"
+    assert json.loads(report.to_json(data))["sessions_held"] == hidden(0)
+
+
 # -- text ---------------------------------------------------------------------------------------
 def test_text_reads_as_a_report() -> None:
     text = report.to_text(REPORT)
@@ -310,7 +343,7 @@ def test_text_reads_as_a_report() -> None:
     assert re.fullmatch(r"\s+matched\s+10\s+83%", line("matched", "Mentees"))
     assert re.fullmatch(r"\s+certified\s+9\s+82%", line("certified", "Mentors"))
     assert line("completed", "Mentees").strip() == f"completed{' ' * 27}{NOTE}"
-    assert re.fullmatch(r"\s+Sessions held\s+42", line("Sessions held"))
+    assert re.fullmatch(r"\s+Sessions held\s+42   16 people", line("Sessions held"))
     assert re.search(r"4\.21 / 5\s+18 people", line("Average usefulness"))
     assert re.search(r"\+33\.3\s+12 people", line("Net promoter score"))
     assert line("Days from enrolment").endswith(NOTE)

@@ -52,6 +52,22 @@ def nps(scores: Sequence[int], min_group: int) -> Figure:
     return Figure(round(100.0 * (promoters - detractors) / len(scores), 1), len(scores))
 
 
+def sessions(held: int, met: Mapping[str, int], min_group: int) -> Figure:
+    """The number of sessions held, standing for the members who held them (``met``:
+    role -> people of that role who held one).
+
+    Suppressed whenever either role's "met" stage would be: the count tells what
+    that stage hides (one session held means one mentee and one mentor met), so
+    it may only be shown when both are. No session at all is a zero, as for a
+    funnel stage nobody reached.
+    """
+    counts = [int(n) for n in met.values()]
+    people = sum(counts)
+    if held and (people < min_group or any(0 < n < min_group for n in counts)):
+        return Figure(None, 0, suppressed=True)
+    return Figure(held, people)
+
+
 @dataclass(frozen=True)
 class Change:
     """End minus baseline for the people who answered both."""
@@ -148,7 +164,11 @@ def report(facts: Facts, min_group: int) -> dict[str, Any]:
             for role, stages in ROLE_FUNNEL.items()
             for stage, figures in funnel(facts.funnel.get(role, {}), min_group, stages).items()
         ],
-        "sessions_held": facts.sessions_held,
+        "sessions_held": sessions(
+            facts.sessions_held,
+            {role: facts.funnel.get(role, {}).get("met", 0) for role in ROLE_FUNNEL},
+            min_group,
+        ).as_dict(),
         "average_usefulness": figure(ratings, len(facts.usefulness), min_group).as_dict(),
         "nps": nps(list(facts.recommend.values()), min_group).as_dict(),
         "mentee_skill_change": {

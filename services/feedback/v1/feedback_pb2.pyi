@@ -271,7 +271,7 @@ class FunnelStage(_message.Message):
     def __init__(self, stage: _Optional[str] = ..., count: _Optional[_Union[Figure, _Mapping]] = ..., role: _Optional[str] = ...) -> None: ...
 
 class OutcomesReport(_message.Message):
-    __slots__ = ("programme_id", "generated_at", "min_group_size", "funnel", "sessions_held", "average_usefulness", "nps", "mentee_skill_change", "mentor_pedagogy_change", "mentor_confidence_change", "understanding_change", "days_enrolment_to_first_session")
+    __slots__ = ("programme_id", "generated_at", "min_group_size", "funnel", "sessions_held", "average_usefulness", "nps", "mentee_skill_change", "mentor_pedagogy_change", "mentor_confidence_change", "understanding_change", "days_enrolment_to_first_session", "sessions")
     class MenteeSkillChangeEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -291,6 +291,7 @@ class OutcomesReport(_message.Message):
     MENTOR_CONFIDENCE_CHANGE_FIELD_NUMBER: _ClassVar[int]
     UNDERSTANDING_CHANGE_FIELD_NUMBER: _ClassVar[int]
     DAYS_ENROLMENT_TO_FIRST_SESSION_FIELD_NUMBER: _ClassVar[int]
+    SESSIONS_FIELD_NUMBER: _ClassVar[int]
     programme_id: str
     generated_at: str
     min_group_size: int
@@ -303,7 +304,8 @@ class OutcomesReport(_message.Message):
     mentor_confidence_change: Change
     understanding_change: Change
     days_enrolment_to_first_session: Figure
-    def __init__(self, programme_id: _Optional[str] = ..., generated_at: _Optional[str] = ..., min_group_size: _Optional[int] = ..., funnel: _Optional[_Iterable[_Union[FunnelStage, _Mapping]]] = ..., sessions_held: _Optional[int] = ..., average_usefulness: _Optional[_Union[Figure, _Mapping]] = ..., nps: _Optional[_Union[Figure, _Mapping]] = ..., mentee_skill_change: _Optional[_Mapping[str, Change]] = ..., mentor_pedagogy_change: _Optional[_Union[Change, _Mapping]] = ..., mentor_confidence_change: _Optional[_Union[Change, _Mapping]] = ..., understanding_change: _Optional[_Union[Change, _Mapping]] = ..., days_enrolment_to_first_session: _Optional[_Union[Figure, _Mapping]] = ...) -> None: ...
+    sessions: Figure
+    def __init__(self, programme_id: _Optional[str] = ..., generated_at: _Optional[str] = ..., min_group_size: _Optional[int] = ..., funnel: _Optional[_Iterable[_Union[FunnelStage, _Mapping]]] = ..., sessions_held: _Optional[int] = ..., average_usefulness: _Optional[_Union[Figure, _Mapping]] = ..., nps: _Optional[_Union[Figure, _Mapping]] = ..., mentee_skill_change: _Optional[_Mapping[str, Change]] = ..., mentor_pedagogy_change: _Optional[_Union[Change, _Mapping]] = ..., mentor_confidence_change: _Optional[_Union[Change, _Mapping]] = ..., understanding_change: _Optional[_Union[Change, _Mapping]] = ..., days_enrolment_to_first_session: _Optional[_Union[Figure, _Mapping]] = ..., sessions: _Optional[_Union[Figure, _Mapping]] = ...) -> None: ...
 
 class GetOutcomesReportRequest(_message.Message):
     __slots__ = ("programme_id",)
