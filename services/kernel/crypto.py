@@ -73,18 +73,23 @@ class KeyMissing(CryptoError):
 
 
 # -- AES-GCM ---------------------------------------------------------------------
-def seal(key: bytes, plaintext: bytes, aad: bytes) -> bytes:
-    """nonce || AES-GCM(plaintext); ``aad`` binds it to its context (who, where)."""
+def seal(key: bytes | AESGCM, plaintext: bytes, aad: bytes) -> bytes:
+    """nonce || AES-GCM(plaintext); ``aad`` binds it to its context (who, where).
+    ``key`` may be a ready AESGCM (a replay opens thousands with one key)."""
     nonce = secrets.token_bytes(NONCE_BYTES)
-    return nonce + AESGCM(key).encrypt(nonce, plaintext, aad)
+    return nonce + _aead(key).encrypt(nonce, plaintext, aad)
 
 
-def unseal(key: bytes, sealed: bytes, aad: bytes) -> bytes:
+def unseal(key: bytes | AESGCM, sealed: bytes, aad: bytes) -> bytes:
     """The plaintext, or :class:`DecryptionRefused` if anything does not match."""
     try:
-        return AESGCM(key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], aad)
+        return _aead(key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], aad)
     except (InvalidTag, ValueError) as error:
         raise DecryptionRefused("ciphertext refused: tampered, or not this key") from error
+
+
+def _aead(key: bytes | AESGCM) -> AESGCM:
+    return key if isinstance(key, AESGCM) else AESGCM(key)
 
 
 # -- the key-encryption key ------------------------------------------------------
@@ -250,7 +255,7 @@ class SubjectKeys:
         self.keyring = keyring
         self.cache_seconds = cache_seconds
         self.cache_size = cache_size
-        self._cache: OrderedDict[str, tuple[bytes, float]] = OrderedDict()
+        self._cache: OrderedDict[str, tuple[bytes, AESGCM, float]] = OrderedDict()
         self._lock = threading.Lock()
 
     # -- the API services use ------------------------------------------------------
@@ -260,11 +265,11 @@ class SubjectKeys:
         Raises :class:`KeyDestroyed` for an erased subject: nothing personal
         may be written about someone who asked to be forgotten.
         """
-        return seal(self._key(subject, create=True), plaintext, _data_aad(subject, aad))
+        return seal(self._cipher(subject, create=True), plaintext, _data_aad(subject, aad))
 
     def decrypt(self, subject: str, sealed: bytes, aad: bytes = b"") -> bytes:
         """The plaintext; :class:`KeyDestroyed` once erased, :class:`CryptoError` if wrong."""
-        return unseal(self._key(subject, create=False), sealed, _data_aad(subject, aad))
+        return unseal(self._cipher(subject, create=False), sealed, _data_aad(subject, aad))
 
     def destroy(self, subject: str) -> None:
         """Destroy the subject's key for good (idempotent; a tombstone stays).
@@ -389,18 +394,31 @@ class SubjectKeys:
         self._remember(subject, key)
         return key
 
+    def _cipher(self, subject: str, create: bool) -> AESGCM:
+        """The subject's key, ready to seal and open (cached with the key)."""
+        entry = self._entry(subject)
+        if entry is not None:
+            return entry[1]
+        key = self._key(subject, create)
+        entry = self._entry(subject)
+        return entry[1] if entry is not None and entry[0] == key else AESGCM(key)
+
     def _cached(self, subject: str) -> bytes | None:
+        entry = self._entry(subject)
+        return entry[0] if entry is not None else None
+
+    def _entry(self, subject: str) -> tuple[bytes, AESGCM, float] | None:
         with self._lock:
             entry = self._cache.get(subject)
-            if entry is None or entry[1] < time.monotonic():
+            if entry is None or entry[2] < time.monotonic():
                 self._cache.pop(subject, None)
                 return None
             self._cache.move_to_end(subject)
-            return entry[0]
+            return entry
 
     def _remember(self, subject: str, key: bytes) -> None:
         with self._lock:
-            self._cache[subject] = (key, time.monotonic() + self.cache_seconds)
+            self._cache[subject] = (key, AESGCM(key), time.monotonic() + self.cache_seconds)
             while len(self._cache) > self.cache_size:
                 self._cache.popitem(last=False)
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Hashable, Iterable, Sequence
 from contextvars import ContextVar
+from functools import lru_cache
 from typing import Any, cast
 from uuid import UUID
 
@@ -152,9 +153,9 @@ class EnvelopeMapper(Mapper[UUID]):
             return
         subjects = set()
         for stored in stored_events:
-            cls = resolve_topic(stored.topic)
-            if personal_fields(cls) and not getattr(cls, "personal_subject_field", ""):
-                subjects.add(_subject(cls, stored.originator_id, {}))
+            sealed_for_own = _sealed_for_own_subject(stored.topic)
+            if sealed_for_own is not None:
+                subjects.add(sealed_for_own or str(stored.originator_id))
         self.keys.prefetch(subjects)
 
     # -- personal data -------------------------------------------------------------
@@ -195,8 +196,9 @@ class EnvelopeMapper(Mapper[UUID]):
 
     def _open(self, cls: type, stored: StoredEvent, sealed: str, state: dict[str, Any]) -> None:
         """Put the personal values back, or :data:`ERASED` if the key is gone."""
-        aad = _aad(stored.topic, stored.originator_id, stored.originator_version)
-        subject = _subject(cls, stored.originator_id, state)
+        originator_id = str(stored.originator_id)
+        aad = _aad(stored.topic, originator_id, stored.originator_version)
+        subject = _subject(cls, originator_id, state)
         try:
             plaintext = self._subject_keys().decrypt(subject, base64.b64decode(sealed), aad)
         except KeyDestroyed:
@@ -205,6 +207,18 @@ class EnvelopeMapper(Mapper[UUID]):
             return
         for path, value in self.transcoder.decode(plaintext).items():
             _put(state, path, value)
+
+
+@lru_cache(maxsize=1024)
+def _sealed_for_own_subject(topic: str) -> str | None:
+    """For a prefetch: None if the topic's events seal nothing or seal for a
+    participant named in their state; else their fixed subject, or "" when
+    each is sealed for its own aggregate. Once per topic, not per event."""
+    cls: type = resolve_topic(topic)
+    named_in_state = str(getattr(cls, "personal_subject_field", ""))
+    if not personal_fields(cls) or named_in_state:
+        return None
+    return str(getattr(cls, "personal_subject", "") or "")
 
 
 def _subject(cls: type, originator_id: Any, state: dict[str, Any]) -> str:
@@ -222,6 +236,13 @@ def _aad(topic: str, originator_id: Any, originator_version: int) -> bytes:
     return f"{topic}|{originator_id}|{originator_version}".encode()
 
 
+@lru_cache(maxsize=4096)
+def _split(path: str) -> tuple[tuple[str, ...], str]:
+    """A dotted path's parents and leaf (once per path: a replay puts millions)."""
+    *parents, leaf = path.split(".")
+    return tuple(parents), leaf
+
+
 def _take(state: dict[str, Any], path: str) -> Any:
     """Pop the value at ``path``, copying the dicts on the way (the event is not touched)."""
     *parents, leaf = path.split(".")
@@ -236,7 +257,7 @@ def _take(state: dict[str, Any], path: str) -> Any:
 
 
 def _put(state: dict[str, Any], path: str, value: Any) -> None:
-    *parents, leaf = path.split(".")
+    parents, leaf = _split(path)
     container = state
     for name in parents:
         inner = container.get(name)
