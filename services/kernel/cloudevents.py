@@ -57,6 +57,8 @@ def translator(
         found = translations.get(type(event).__qualname__)
         return found(event) if found else None
 
+    # What it may publish, so the relay skips decoding the events it never does.
+    translate.published = frozenset(translations)  # type: ignore[attr-defined]
     return translate
 
 

@@ -24,10 +24,12 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import nats
 from eventsourcing.persistence import IntegrityError, Notification, Tracking
+from eventsourcing.utils import resolve_topic
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 from opentelemetry import trace
@@ -218,6 +220,9 @@ class Relay:
         self.position = position
 
     def _prepare(self, notification: Notification) -> PendingPublish:
+        published = getattr(self.translate, "published", None)
+        if published is not None and _qualname(notification.topic) not in published:
+            return PendingPublish(notification.id, None)  # private: not even decoded
         event, envelope = self.app.envelope_mapper.decode(notification, personal=False)
         occurred_at = getattr(event, "timestamp", None) or datetime.now(UTC)
         integration = self.translate(event)
@@ -285,3 +290,9 @@ class Relay:
             if after:
                 headers[EXPECTED_LAST_HEADER] = after
             return await js.publish_async(message.subject, message.data, headers=headers)
+
+
+@lru_cache(maxsize=1024)
+def _qualname(topic: str) -> str:
+    """The event class name a translation is keyed by (once per topic)."""
+    return str(resolve_topic(topic).__qualname__)

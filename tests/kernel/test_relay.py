@@ -20,7 +20,7 @@ from support import eventually, read_stream
 
 from revmentor.events.v1 import enrolment_pb2 as pb
 from revmentor.kernel.application import RELAY_TRACKING, ServiceApplication
-from revmentor.kernel.cloudevents import IntegrationEvent
+from revmentor.kernel.cloudevents import IntegrationEvent, translator
 from revmentor.kernel.natsserver import LocalNatsServer
 from revmentor.kernel.relay import Relay
 
@@ -96,6 +96,33 @@ async def test_publishes_each_integration_event_once_in_order(
     assert first.headers["content-type"] == "application/json"
     assert first.headers["ce-actor"] == "system"
     assert first.data == b'{"programmeId": "t0"}'
+
+
+async def test_events_a_translator_never_publishes_are_not_even_decoded(
+    nats_server: LocalNatsServer, store: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A service's translator names what it publishes; the relay passes over
+    the other events by their topic (their position still counts)."""
+    app = Ledger(env=store)
+    app.write(10)  # 20 notifications: 10 Written (published), 10 Noted (private)
+    decoded: list[str] = []
+    decode = app.envelope_mapper.decode
+
+    def counted(stored: Any, personal: bool = True) -> Any:
+        decoded.append(stored.topic)
+        return decode(stored, personal)
+
+    monkeypatch.setattr(app.envelope_mapper, "decode", counted)
+    stop = asyncio.Event()
+    published_only = translator({"Entry.Written": translate})
+    task = asyncio.create_task(Relay(app, published_only, nats_server.url).run(stop))
+    await eventually(
+        lambda: _true(app.tracked_position(RELAY_TRACKING) == 20), what="all 20 positions"
+    )
+    stop.set()
+    await task
+    assert await stream_count(nats_server.url) == 10
+    assert len(decoded) == 10 and all(t.endswith("Entry.Written") for t in decoded)
 
 
 async def test_crash_before_position_is_stored_republishes_without_duplicates(
