@@ -27,6 +27,8 @@ from revmentor.kernel.auth import Authenticator, AuthSettings
 from revmentor.kernel.natsserver import free_port
 from revmentor.kernel.settings import nats_servers
 from revmentor.kernel.tls import balancing_options
+from revmentor.matching.v1 import matching_pb2
+from revmentor.matching.v1.matching_pb2_grpc import MatchingServiceStub
 
 PG_HOST = os.environ.get("TEST_POSTGRES_HOST", "127.0.0.1")
 PG_PORT = os.environ.get("TEST_POSTGRES_PORT", "5432")
@@ -148,6 +150,19 @@ def authed_channel(address: str, token: str) -> grpc.aio.Channel:
     interceptors = [BearerAuth(token), StreamBearerAuth(token)]
     options = balancing_options(address)  # round robin over replicas ("ipv4:a:1,b:2")
     return grpc.aio.insecure_channel(address, options=options, interceptors=interceptors)
+
+
+async def accept_proposal(address: str, token: str, match_id: str, participant_id: str) -> Any:
+    """A member accepts a match proposal as themself (with their own token)."""
+    async with authed_channel(address, token) as channel:
+        return await MatchingServiceStub(channel).RespondToProposal(
+            matching_pb2.RespondToProposalRequest(
+                match_id=match_id,
+                participant_id=participant_id,
+                decision=matching_pb2.DECISION_ACCEPT,
+            ),
+            timeout=10,
+        )
 
 
 def authed_sync_channel(address: str, token: str) -> grpc.Channel:

@@ -43,7 +43,14 @@ from journeys import (
     wait_for_mentorships,
     wait_for_pool,
 )
-from support import ServiceProcess, StreamMessage, authed_channel, eventually, read_stream
+from support import (
+    ServiceProcess,
+    StreamMessage,
+    accept_proposal,
+    authed_channel,
+    eventually,
+    read_stream,
+)
 
 from revmentor.feedback.v1 import feedback_pb2 as fpb
 from revmentor.feedback.v1 import feedback_pb2_grpc as fpb_grpc
@@ -181,15 +188,9 @@ async def confirmed_pairs(p: Platform, count: int) -> list[Pair]:
     assert len(round_.proposals) == count
     for proposal in round_.proposals:
         for participant_id in (proposal.mentee_id, proposal.mentor_id):
-            async with authed_channel(p.matching.address, token_of[participant_id]) as channel:
-                answered = await mpb_grpc.MatchingServiceStub(channel).RespondToProposal(
-                    mpb.RespondToProposalRequest(
-                        match_id=proposal.match_id,
-                        participant_id=participant_id,
-                        decision=mpb.DECISION_ACCEPT,
-                    ),
-                    timeout=10,
-                )
+            answered = await accept_proposal(
+                p.matching.address, token_of[participant_id], proposal.match_id, participant_id
+            )
         assert answered.status == mpb.MATCH_STATUS_CONFIRMED
     async with authed_channel(p.scheduling.address, p.admin) as channel:
         stub = spb_grpc.SchedulingServiceStub(channel)

@@ -22,7 +22,7 @@ from journeys import (
     start_platform,
     wait_for_pool,
 )
-from support import authed_channel, eventually, mentions, read_stream
+from support import accept_proposal, authed_channel, eventually, mentions, read_stream
 
 from revmentor.kernel.natsserver import LocalNatsServer
 from revmentor.matching.v1 import matching_pb2 as pb
@@ -69,15 +69,9 @@ async def test_enrol_certify_round_accept_confirm(
         mentor_token = issuer.token("mentor", sub="u-mentor", employee_id="E-MENTOR-1")
         answers = [(proposal.mentee_id, mentee_token), (proposal.mentor_id, mentor_token)]
         for participant_id, token in answers:
-            async with authed_channel(matching.address, token) as channel:
-                answered = await pb_grpc.MatchingServiceStub(channel).RespondToProposal(
-                    pb.RespondToProposalRequest(
-                        match_id=proposal.match_id,
-                        participant_id=participant_id,
-                        decision=pb.DECISION_ACCEPT,
-                    ),
-                    timeout=10,
-                )
+            answered = await accept_proposal(
+                matching.address, token, proposal.match_id, participant_id
+            )
         assert answered.status == pb.MATCH_STATUS_CONFIRMED
         assert any(c.code == "age_gap" and c.passed for c in answered.checks)
 

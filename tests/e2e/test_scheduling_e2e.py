@@ -30,7 +30,7 @@ from journeys import (
     wait_for_mentorships,
     wait_for_pool,
 )
-from support import StreamMessage, authed_channel, eventually, read_stream
+from support import StreamMessage, accept_proposal, authed_channel, eventually, read_stream
 
 from revmentor.kernel.natsserver import LocalNatsServer
 from revmentor.matching.v1 import matching_pb2 as mpb
@@ -88,15 +88,9 @@ async def test_match_to_mentorship_sessions_and_one_reminder(
         mentor_token = issuer.token("mentor", sub="u-mentor", employee_id="E-MENTOR-1")
         scheduling.kill()  # down while the match is confirmed: consumed after the restart
         for participant_id, token in ((mentee, mentee_token), (mentor, mentor_token)):
-            async with authed_channel(matching.address, token) as channel:
-                answered = await mpb_grpc.MatchingServiceStub(channel).RespondToProposal(
-                    mpb.RespondToProposalRequest(
-                        match_id=proposal.match_id,
-                        participant_id=participant_id,
-                        decision=mpb.DECISION_ACCEPT,
-                    ),
-                    timeout=10,
-                )
+            answered = await accept_proposal(
+                matching.address, token, proposal.match_id, participant_id
+            )
         assert answered.status == mpb.MATCH_STATUS_CONFIRMED
         scheduling.start()
 

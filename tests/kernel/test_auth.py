@@ -34,6 +34,7 @@ from revmentor.enrolment.application import EnrolmentApplication
 from revmentor.enrolment.v1 import enrolment_pb2 as pb
 from revmentor.enrolment.v1 import enrolment_pb2_grpc as pb_grpc
 from revmentor.kernel.auth import (
+    Authenticator,
     KeySet,
     Principal,
     Unauthenticated,
@@ -261,7 +262,8 @@ async def test_unknown_kid_refetches_the_jwks_at_most_every_30_seconds(tmp_path:
     assert auth.keys.fetches == 2
 
 
-async def test_the_set_is_reread_when_stale_so_removed_keys_stop_working(tmp_path: Path) -> None:
+async def rotated_after_one_call(tmp_path: Path) -> tuple[DevIssuer, Authenticator, Clock, str]:
+    """A token that authenticated once; then the issuer signs with a new key only."""
     issuer = DevIssuer(tmp_path)
     auth = issuer.authenticator()
     clock = Clock()
@@ -269,6 +271,11 @@ async def test_the_set_is_reread_when_stale_so_removed_keys_stop_working(tmp_pat
     token = issuer.token()
     await auth.authenticate(f"Bearer {token}")
     issuer.rotate()
+    return issuer, auth, clock, token
+
+
+async def test_the_set_is_reread_when_stale_so_removed_keys_stop_working(tmp_path: Path) -> None:
+    _issuer, auth, clock, token = await rotated_after_one_call(tmp_path)
     clock.now += 15 * 60
     with pytest.raises(Unauthenticated, match="unknown key"):
         await auth.authenticate(f"Bearer {token}")
@@ -321,13 +328,7 @@ async def test_a_remembered_token_is_forgotten_when_it_expires(tmp_path: Path) -
 
 async def test_a_remembered_token_stops_with_its_key(tmp_path: Path) -> None:
     """The key that verified it left the set at a re-read: the token is refused."""
-    issuer = DevIssuer(tmp_path)
-    auth = issuer.authenticator()
-    clock = Clock()
-    auth.keys = KeySet(issuer.settings().key_source(), clock=clock)
-    token = issuer.token()
-    await auth.authenticate(f"Bearer {token}")
-    issuer.rotate()
+    issuer, auth, clock, token = await rotated_after_one_call(tmp_path)
     clock.now += 30
     auth.keys.fetch(issuer.key.kid)  # a newer token's unknown kid made it re-read the set
     with pytest.raises(Unauthenticated, match="unknown key"):
