@@ -28,6 +28,12 @@ TARGETS: list[tuple[Callable[[str], bool], str, Callable[[dict[str, Any]], bool]
         "flat (growth < 1.5)",
         lambda r: r["ours"] < 1.5,
     ),
+    (lambda name: name.startswith("matching 10000x5000: s "), "< 20 s", lambda r: r["ours"] < 20),
+    (
+        lambda name: name.startswith("matching 10000x5000: MB "),
+        "< 1,536 MB",
+        lambda r: r["ours"] < 1536,
+    ),
 ]
 
 
