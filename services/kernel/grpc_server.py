@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from typing import Any
@@ -116,10 +117,22 @@ def encoded_length(text: str) -> int:
     return sum(1 if 0x20 <= b <= 0x7E and b != 0x25 else 3 for b in text.encode())
 
 
+#: Characters a quoted client value could use to forge lines or colours in a
+#: log or a terminal that shows the message: C0/C1 controls, line separators.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def escaped(message: str) -> str:
+    """Control characters as escapes (``\\n``, ``\\x1b``): error messages may
+    quote what a client sent, and are logged and shown as they are."""
+    return _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode(), message)
+
+
 def fit_message(message: str, budget: int = MAX_STATUS_MESSAGE) -> str:
-    """The message cut to fit ``budget`` encoded bytes: an error quoting much
-    multibyte text must not push the trailers past a client's limit (8 KiB by
-    default), or the client gets RESOURCE_EXHAUSTED instead of the answer."""
+    """The message, escaped, cut to fit ``budget`` encoded bytes: an error quoting
+    much multibyte text must not push the trailers past a client's limit (8 KiB
+    by default), or the client gets RESOURCE_EXHAUSTED instead of the answer."""
+    message = escaped(message)
     if encoded_length(message) <= budget:
         return message
     low, high = 0, len(message)
@@ -328,13 +341,13 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             raise error
         span.set_attribute("revmentor.error", type(error).__name__)
         if isinstance(error, Unauthenticated):
-            await ctx.abort(grpc.StatusCode.UNAUTHENTICATED, str(error))
+            await ctx.abort(grpc.StatusCode.UNAUTHENTICATED, fit_message(str(error)))
         if isinstance(error, AccessDenied):
-            await ctx.abort(grpc.StatusCode.PERMISSION_DENIED, str(error))
+            await ctx.abort(grpc.StatusCode.PERMISSION_DENIED, fit_message(str(error)))
         if isinstance(error, KeysUnavailable):
-            await ctx.abort(grpc.StatusCode.UNAVAILABLE, str(error))
+            await ctx.abort(grpc.StatusCode.UNAVAILABLE, fit_message(str(error)))
         if isinstance(error, StoreUnavailable):
-            await ctx.abort(grpc.StatusCode.UNAVAILABLE, str(error))
+            await ctx.abort(grpc.StatusCode.UNAVAILABLE, fit_message(str(error)))
         if isinstance(error, STORE_UNREACHABLE):
             log.warning("%s: the store is not reachable: %s", method, error)
             await ctx.abort(
