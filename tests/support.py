@@ -23,6 +23,8 @@ import nats
 from nats.js.errors import NotFoundError
 
 from revmentor.cli.devkeys import DevKey
+from revmentor.enrolment.application import EnrolmentApplication
+from revmentor.enrolment.domain.profile import AvailabilityWindow, Consent, LearningNeed, Profile
 from revmentor.kernel.auth import Authenticator, AuthSettings
 from revmentor.kernel.natsserver import free_port
 from revmentor.kernel.settings import nats_servers
@@ -163,6 +165,36 @@ async def accept_proposal(address: str, token: str, match_id: str, participant_i
             ),
             timeout=10,
         )
+
+
+#: The weekly window ``enrol_member`` gives unless told otherwise.
+MONDAY_MORNING = AvailabilityWindow(1, "09:00", "12:00")
+
+
+def enrol_member(
+    app: EnrolmentApplication,
+    programme_id: str,
+    employee_id: str,
+    role: str,
+    window: AvailabilityWindow = MONDAY_MORNING,
+) -> str:
+    """Enrol a mentor (born 1999, offering generative-ai) or a mentee (born 1968,
+    needing it) straight through the application; their participant id."""
+    mentor = role == "mentor"
+    profile = Profile(
+        display_name="Ada",
+        email="ada@example.com",
+        birth_year=1999 if mentor else 1968,
+        department="Finance",
+        manager_employee_id="M-1",
+        site="Paris",
+        time_zone="Europe/Paris",
+        languages=("en",),
+        skills_offered=("generative-ai",) if mentor else (),
+        learning_needs=() if mentor else (LearningNeed("generative-ai", 1),),
+        availability=(window,),
+    )
+    return str(app.enrol(programme_id, employee_id, role, profile, Consent(True, "2027-01")).id)
 
 
 def authed_sync_channel(address: str, token: str) -> grpc.Channel:

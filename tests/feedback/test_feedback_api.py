@@ -29,15 +29,9 @@ from uuid import uuid4
 
 import grpc
 import pytest
-from support import DevIssuer, invalid, refused
+from support import DevIssuer, enrol_member, invalid, refused
 
 from revmentor.enrolment.application import EnrolmentApplication
-from revmentor.enrolment.domain.profile import (
-    AvailabilityWindow,
-    Consent,
-    LearningNeed,
-    Profile,
-)
 from revmentor.enrolment.domain.programme import ProgrammeRules, Topic
 from revmentor.feedback import access
 from revmentor.feedback.api import WITHHELD_TEXT
@@ -224,24 +218,6 @@ async def test_policy(
 
 
 # -- mentors and mentees: enrolment says which participant is theirs ---------------------------
-def enrol(app: EnrolmentApplication, programme_id: str, employee_id: str, role: str) -> str:
-    mentor = role == "mentor"
-    profile = Profile(
-        display_name="Ada",
-        email="ada@example.com",
-        birth_year=1999 if mentor else 1968,
-        department="Finance",
-        manager_employee_id="M-1",
-        site="Paris",
-        time_zone="Europe/Paris",
-        languages=("en",),
-        skills_offered=("generative-ai",) if mentor else (),
-        learning_needs=() if mentor else (LearningNeed("generative-ai", 1),),
-        availability=(AvailabilityWindow(1, "09:00", "12:00"),),
-    )
-    return str(app.enrol(programme_id, employee_id, role, profile, Consent(True, "2027-01")).id)
-
-
 @pytest.fixture
 def people(enrolment_server: EnrolmentApplication) -> dict[str, str]:
     """E-1 mentors E-2 and E-3, all enrolled in a real enrolment server."""
@@ -251,7 +227,7 @@ def people(enrolment_server: EnrolmentApplication) -> dict[str, str]:
     enrolment_server.open_enrolment(str(enrolled.id))
     found = {"programme": str(enrolled.id)}
     for employee, role in (("E-1", "mentor"), ("E-2", "mentee"), ("E-3", "mentee")):
-        found[employee] = enrol(enrolment_server, str(enrolled.id), employee, role)
+        found[employee] = enrol_member(enrolment_server, str(enrolled.id), employee, role)
     return found
 
 

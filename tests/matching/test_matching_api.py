@@ -14,16 +14,13 @@ from uuid import uuid4
 
 import grpc
 import pytest
-from support import DevIssuer, invalid, refused
+from support import DevIssuer, enrol_member, invalid, refused
 
 from revmentor.enrolment.application import EnrolmentApplication
 from revmentor.enrolment.domain.profile import (
     MENTEE,
     MENTOR,
     AvailabilityWindow,
-    Consent,
-    LearningNeed,
-    Profile,
 )
 from revmentor.enrolment.domain.programme import ProgrammeRules, Topic
 from revmentor.kernel.natsserver import free_port
@@ -340,22 +337,8 @@ async def test_roles(
 
 
 # -- mentors and mentees: enrolment says which participant is theirs -------------------------
-def enrol(app: EnrolmentApplication, programme_id: str, employee_id: str, role: str) -> str:
-    mentor = role == MENTOR
-    profile = Profile(
-        display_name="Ada",
-        email="ada@example.com",
-        birth_year=1999 if mentor else 1968,
-        department="Finance",
-        manager_employee_id="M-1",
-        site="Paris",
-        time_zone="Europe/Paris",
-        languages=("en",),
-        skills_offered=("generative-ai",) if mentor else (),
-        learning_needs=() if mentor else (LearningNeed("generative-ai", 1),),
-        availability=(AvailabilityWindow(2, "09:00", "10:30"),),
-    )
-    return str(app.enrol(programme_id, employee_id, role, profile, Consent(True, "2027-01")).id)
+#: Their weekly window: Tuesdays 09:00-10:30.
+WINDOW = AvailabilityWindow(2, "09:00", "10:30")
 
 
 def join(seed: Any, programme_id: str, participant_id: str, role: str, employee_id: str) -> None:
@@ -392,7 +375,7 @@ async def test_participants_see_and_answer_only_their_own(
     )
     enrolment_server.open_enrolment(str(enrolled.id))
     people = {
-        employee: enrol(enrolment_server, str(enrolled.id), employee, role)
+        employee: enrol_member(enrolment_server, str(enrolled.id), employee, role, WINDOW)
         for employee, role in (("E-1", MENTOR), ("E-2", MENTEE), ("E-3", MENTEE))
     }
     programme = seed.programme()

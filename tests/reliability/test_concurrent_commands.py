@@ -37,17 +37,11 @@ from uuid import UUID, uuid4
 import grpc
 import pytest
 from journeys import Person, enrol_request
-from support import DevIssuer, authed_channel, grpc_service
+from support import DevIssuer, authed_channel, enrol_member, grpc_service
 
 from revmentor.enrolment.api import SERVICE_NAME as ENROLMENT_SERVICE
 from revmentor.enrolment.api import EnrolmentServicer
 from revmentor.enrolment.application import EnrolmentApplication
-from revmentor.enrolment.domain.profile import (
-    AvailabilityWindow,
-    Consent,
-    LearningNeed,
-    Profile,
-)
 from revmentor.enrolment.domain.programme import ProgrammeRules, Topic
 from revmentor.enrolment.v1 import enrolment_pb2 as epb
 from revmentor.enrolment.v1 import enrolment_pb2_grpc as epb_grpc
@@ -497,24 +491,6 @@ class Upstream:
         return session_id
 
 
-def enrolled_in(app: EnrolmentApplication, programme_id: str, employee_id: str, role: str) -> str:
-    mentor = role == "mentor"
-    profile = Profile(
-        display_name="Ada",
-        email="ada@example.com",
-        birth_year=1999 if mentor else 1968,
-        department="Finance",
-        manager_employee_id="M-1",
-        site="Paris",
-        time_zone="Europe/Paris",
-        languages=("en",),
-        skills_offered=("generative-ai",) if mentor else (),
-        learning_needs=() if mentor else (LearningNeed("generative-ai", 1),),
-        availability=(AvailabilityWindow(1, "09:00", "12:00"),),
-    )
-    return str(app.enrol(programme_id, employee_id, role, profile, Consent(True, "2027-01")).id)
-
-
 @pytest.fixture
 async def feedback(
     store: dict[str, str], issuer: DevIssuer, enrolment_server: EnrolmentApplication
@@ -527,8 +503,8 @@ async def feedback(
     )
     programme_id = str(programme.id)
     enrolment_server.open_enrolment(programme_id)
-    mentor = enrolled_in(enrolment_server, programme_id, "E-1", "mentor")
-    mentee = enrolled_in(enrolment_server, programme_id, "E-2", "mentee")
+    mentor = enrol_member(enrolment_server, programme_id, "E-1", "mentor")
+    mentee = enrol_member(enrolment_server, programme_id, "E-2", "mentee")
     session = Upstream(app).held_session(programme_id, mentee, mentor)
     ownership = OwnershipCheck(feedback_api.SERVICE, ttl_seconds=0.0)
     servicer = feedback_api.FeedbackServicer(app, ownership)

@@ -846,7 +846,7 @@ def channels(cluster: Cluster) -> Iterator[dict[str, grpc.Channel]]:
 
 #: Clients accept trailers up to 8 KiB (soft: dropped at random above) and 16 KiB
 #: (hard). The fuzzing channels take more, so a status is judged by what the
-#: server sent; whether it fits the default limits is its own (xfail) test below.
+#: server sent; whether it fits the default limits is its own test below.
 ROOMY_METADATA = [
     ("grpc.max_metadata_size", 256 * 1024),
     ("grpc.absolute_max_metadata_size", 256 * 1024),

@@ -18,16 +18,12 @@ from uuid import uuid4
 import grpc
 import pytest
 from icalendar import Calendar
-from support import DevIssuer, invalid, refused
+from support import DevIssuer, enrol_member, invalid, refused
 
 from revmentor.enrolment.application import EnrolmentApplication
 from revmentor.enrolment.domain.profile import (
     MENTEE,
     MENTOR,
-    AvailabilityWindow,
-    Consent,
-    LearningNeed,
-    Profile,
 )
 from revmentor.enrolment.domain.programme import ProgrammeRules, Topic
 from revmentor.kernel.attributes import AttributesUnavailable
@@ -655,24 +651,6 @@ async def test_managers_auditors_and_services(
 
 
 # -- mentors and mentees: enrolment says which participant is theirs -------------------------
-def enrol(app: EnrolmentApplication, programme_id: str, employee_id: str, role: str) -> str:
-    mentor = role == MENTOR
-    profile = Profile(
-        display_name="Ada",
-        email="ada@example.com",
-        birth_year=1999 if mentor else 1968,
-        department="Finance",
-        manager_employee_id="M-1",
-        site="Paris",
-        time_zone=PARIS,
-        languages=("en",),
-        skills_offered=("generative-ai",) if mentor else (),
-        learning_needs=() if mentor else (LearningNeed("generative-ai", 1),),
-        availability=(AvailabilityWindow(1, "09:00", "12:00"),),
-    )
-    return str(app.enrol(programme_id, employee_id, role, profile, Consent(True, "2027-01")).id)
-
-
 async def test_members_act_only_on_their_own_mentorship(
     stub: Stub,
     scheduling_app: SchedulingApplication,
@@ -687,7 +665,7 @@ async def test_members_act_only_on_their_own_mentorship(
     )
     enrolment_server.open_enrolment(str(enrolled.id))
     people = {
-        employee: enrol(enrolment_server, str(enrolled.id), employee, role)
+        employee: enrol_member(enrolment_server, str(enrolled.id), employee, role)
         for employee, role in (("E-1", MENTOR), ("E-2", MENTEE), ("E-3", MENTEE))
     }
     programme = seed.programme()
