@@ -543,6 +543,24 @@ def submitted(app: FeedbackApplication, session_id: str) -> list[str]:
     ]
 
 
+def mentee_submissions(
+    clients: Clients, port: int, ids: dict[str, str], count: int
+) -> list[Callable[[], Awaitable[Any]]]:
+    """``count`` calls, each from a client of its own, submitting the mentee's
+    answer number n (``mentee_answers(n)``) for the session."""
+
+    def submit(n: int) -> Callable[[], Awaitable[Any]]:
+        stub = fpb_grpc.FeedbackServiceStub(
+            clients(address(port), "mentee", sub="u-2", employee_id="E-2")
+        )
+        request = fpb.SubmitFeedbackRequest(
+            session_id=ids["session"], participant_id=ids["mentee"], answers=mentee_answers(n)
+        )
+        return lambda: stub.SubmitFeedback(request, timeout=30)
+
+    return [submit(n) for n in range(count)]
+
+
 async def test_final_feedback_is_submitted_exactly_once(
     feedback: tuple[FeedbackApplication, int, dict[str, str]],
     clients: Clients,
@@ -566,16 +584,7 @@ async def test_final_feedback_is_submitted_exactly_once(
         )
     )
 
-    def submit(n: int) -> Callable[[], Awaitable[Any]]:
-        stub = fpb_grpc.FeedbackServiceStub(
-            clients(address(port), "mentee", sub="u-2", employee_id="E-2")
-        )
-        request = fpb.SubmitFeedbackRequest(
-            session_id=session, participant_id=ids["mentee"], answers=mentee_answers(n)
-        )
-        return lambda: stub.SubmitFeedback(request, timeout=30)
-
-    calls = [submit(n) for n in range(25)]
+    calls = mentee_submissions(clients, port, ids, 25)
     await clients.ready()
     outcomes, _ = await stampede(calls)
 
@@ -612,16 +621,7 @@ async def test_racing_edits_store_one_whole_answer_never_a_mix(
     app, port, ids = feedback
     session = ids["session"]
 
-    def submit(n: int) -> Callable[[], Awaitable[Any]]:
-        stub = fpb_grpc.FeedbackServiceStub(
-            clients(address(port), "mentee", sub="u-2", employee_id="E-2")
-        )
-        request = fpb.SubmitFeedbackRequest(
-            session_id=session, participant_id=ids["mentee"], answers=mentee_answers(n)
-        )
-        return lambda: stub.SubmitFeedback(request, timeout=30)
-
-    calls = [submit(n) for n in range(25)]
+    calls = mentee_submissions(clients, port, ids, 25)
     await clients.ready()
     outcomes, _ = await stampede(calls)
 
