@@ -7,10 +7,11 @@ the service chooses to publish into a CloudEvent, publishes with
 after JetStream has acknowledged everything up to it. A crash re-publishes at
 most the unacknowledged tail, which JetStream drops as duplicates.
 
-Publishes within a page are pipelined (sent in log order, acknowledgements
-awaited together) and chained: each carries ``Nats-Expected-Last-Msg-Id`` of
-the one before, so if one is refused every later one is refused too and the
-stream can never hold a gap or a reordering. The stored position never passes
+Publishes are pipelined (sent in log order, a page's acknowledgements awaited
+together while the next page is already read, prepared and sent) and chained:
+each carries ``Nats-Expected-Last-Msg-Id`` of the one before, so if one is
+refused every later one is refused too and the stream can never hold a gap or
+a reordering. The stored position never passes
 an unacknowledged event, and at start (and after any failure) the relay reads
 the stream's last message so it never re-sends what is already there, even
 after the duplicate window has passed.
@@ -21,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -45,7 +46,7 @@ from revmentor.kernel.cloudevents import (
 from revmentor.kernel.natsauth import nats_connect_options
 from revmentor.kernel.settings import nats_servers
 from revmentor.kernel.streams import dlq_stream_config, ensure_stream, service_stream_config
-from revmentor.kernel.telemetry import context_from, current_traceparent
+from revmentor.kernel.telemetry import context_from, traceparent_of
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,24 @@ class PendingPublish:
     @property
     def headers_msg_id(self) -> str:
         return self.message.headers[MSG_ID_HEADER] if self.message else ""
+
+
+@dataclass
+class SentPage:
+    """One page on the wire: what was prepared, the acks of what was sent
+    (None where nothing is published; shorter than ``pending`` if a send
+    failed), and the message id the chain started after."""
+
+    pending: list[PendingPublish]
+    acks: list[asyncio.Future[Any] | None]
+    chain_start: str
+
+    def waiting(self) -> list[asyncio.Future[Any]]:
+        return [ack for ack in self.acks if ack is not None]
+
+    def cancel(self) -> None:
+        for ack in self.waiting():
+            ack.cancel()
 
 
 class Relay:
@@ -156,7 +175,7 @@ class Relay:
         while not stop.is_set():
             self._wake.clear()  # a save from now on cuts the next pause short
             try:
-                moved = await self.publish_next_page(js)
+                moved = await self.publish_pages(js, stop)
                 failures = 0
             except Exception as error:  # noqa: BLE001 - the relay must outlive NATS outages
                 failures += 1
@@ -195,17 +214,68 @@ class Relay:
             await self._store_position(on_stream)
 
     async def publish_next_page(self, js: JetStreamContext) -> bool:
-        """Publish one page of the log; True when the position moved."""
-        page = await asyncio.to_thread(self.app.notifications, self.position, self.batch)
-        if not page:
+        """Publish one page of the log and settle it; True when the position moved."""
+        sent = await self._send_page(js, self.position)
+        if sent is None:
             return False
+        await self._settle(sent)
+        return True
+
+    async def publish_pages(self, js: JetStreamContext, stop: asyncio.Event) -> bool:
+        """Publish page after page until the log is drained; True if any moved.
+
+        Two pages are in flight: the next one is read, prepared and sent while
+        the server is still acknowledging the one before (the chain keeps them
+        in order; a refused message makes every later one refused too). The
+        position still moves only past acknowledged events, page by page.
+        """
+        sent = await self._send_page(js, self.position)
+        moved = sent is not None
+        while sent is not None:
+            following = None
+            if len(sent.pending) == self.batch and not stop.is_set():
+                following = await self._send_page(js, sent.pending[-1].position)
+            try:
+                await self._settle(sent)
+            except BaseException:
+                if following is not None:
+                    following.cancel()
+                raise
+            sent = following
+        return moved
+
+    async def _send_page(self, js: JetStreamContext, after: int) -> SentPage | None:
+        """Read the page after ``after``, prepare it and put it on the wire, in order."""
+        page = await asyncio.to_thread(self.app.notifications, after, self.batch)
+        if not page:
+            return None
         pending = [self._prepare(n) for n in page]
-        acked_to = await self._publish_in_order(js, pending)
+        sent = SentPage(pending, [], self.last_msg_id)
+        for item in pending:
+            if item.message is None:
+                sent.acks.append(None)
+                continue
+            try:
+                sent.acks.append(await self._send(js, item.message, self.last_msg_id))
+            except Exception as error:  # noqa: BLE001 - what was sent is still settled
+                log.warning("send of %s:%s failed: %s", self.app.name, item.position, error)
+                break
+            self.last_msg_id = item.message.headers[MSG_ID_HEADER]
+        return sent
+
+    async def _settle(self, sent: SentPage) -> None:
+        """Await the page's acks, store the acknowledged prefix, raise if short."""
+        waiting = sent.waiting()
+        if waiting:
+            await asyncio.wait(waiting, timeout=self.ack_timeout)
+        try:
+            acked_to = self._acked_prefix(sent)
+        finally:
+            sent.cancel()  # frees nats-py's pending slot of any ack that never came
         if acked_to > self.position:
             await self._store_position(acked_to)
-        if acked_to < pending[-1].position:
+        if acked_to < sent.pending[-1].position:
             raise ConnectionError(f"publication stopped after position {acked_to}")
-        return True
 
     async def _store_position(self, position: int) -> None:
         """Persist the position; another replica's relay may already be past it."""
@@ -231,65 +301,50 @@ class Relay:
         message = encode(self.app.name, notification.id, integration, occurred_at, envelope)
         return PendingPublish(notification.id, message)
 
-    async def _publish_in_order(
-        self, js: JetStreamContext, pending: Sequence[PendingPublish]
-    ) -> int:
-        """Send every message in order, await the acks, return the acked prefix end."""
-        chain_start = self.last_msg_id
-        acks: list[asyncio.Future[Any] | None] = []
-        for item in pending:
-            if item.message is None:
-                acks.append(None)
-                continue
-            try:
-                acks.append(await self._send(js, item.message, self.last_msg_id))
-            except Exception as error:  # noqa: BLE001 - what was sent is still settled below
-                log.warning("send of %s:%s failed: %s", self.app.name, item.position, error)
-                break
-            self.last_msg_id = item.message.headers[MSG_ID_HEADER]
-        waiting = [ack for ack in acks if ack is not None]
-        if waiting:
-            await asyncio.wait(waiting, timeout=self.ack_timeout)
-        try:
-            return self._acked_prefix(pending, acks, chain_start)
-        finally:
-            for ack in waiting:
-                ack.cancel()  # frees nats-py's pending slot of any ack that never came
-
-    def _acked_prefix(
-        self,
-        pending: Sequence[PendingPublish],
-        acks: list[asyncio.Future[Any] | None],
-        chain_start: str,
-    ) -> int:
-        acked_to, self.last_msg_id = self.position, chain_start
-        for item, ack in zip(pending, acks, strict=False):
+    def _acked_prefix(self, sent: SentPage) -> int:
+        """The position up to which the page is acknowledged. If that is short of
+        the page's end, the chain restarts after the last acknowledged message
+        (pages sent after this one are refused by the stream and dropped)."""
+        acked_to, acked_id = self.position, sent.chain_start
+        for item, ack in zip(sent.pending, sent.acks, strict=False):
             if ack is not None:
                 if not ack.done() or ack.cancelled() or ack.exception() is not None:
                     reason = ack.exception() if ack.done() and not ack.cancelled() else "no ack"
                     log.warning("publish of %s:%s failed: %s", self.app.name, item.position, reason)
                     break
                 self.published += 1
-                self.last_msg_id = item.headers_msg_id
+                acked_id = item.headers_msg_id
             acked_to = item.position
+        if acked_to < sent.pending[-1].position:
+            self.last_msg_id = acked_id
         return acked_to
 
     async def _send(
         self, js: JetStreamContext, message: OutgoingMessage, after: str
     ) -> asyncio.Future[Any]:
         """Put one message on the wire (in order); the returned future is its PubAck."""
-        parent = context_from(message.headers)
-        with self._tracer.start_as_current_span(
-            f"publish {message.subject}", context=parent, kind=trace.SpanKind.PRODUCER
-        ) as span:
-            span.set_attribute("messaging.system", "nats")
-            span.set_attribute("messaging.destination.name", message.subject)
-            span.set_attribute("messaging.message.id", message.headers[MSG_ID_HEADER])
+        span = self._tracer.start_span(
+            f"publish {message.subject}",
+            context=context_from(message.headers),
+            kind=trace.SpanKind.PRODUCER,
+            attributes={
+                "messaging.system": "nats",
+                "messaging.destination.name": message.subject,
+                "messaging.message.id": message.headers[MSG_ID_HEADER],
+            },
+        )  # not made current: nothing runs inside it but the send
+        try:
             headers = dict(message.headers)
-            headers["traceparent"] = current_traceparent()
+            headers["traceparent"] = traceparent_of(span)
             if after:
                 headers[EXPECTED_LAST_HEADER] = after
             return await js.publish_async(message.subject, message.data, headers=headers)
+        except Exception as error:
+            span.record_exception(error)
+            span.set_status(trace.Status(trace.StatusCode.ERROR, str(error)))
+            raise
+        finally:
+            span.end()
 
 
 @lru_cache(maxsize=1024)

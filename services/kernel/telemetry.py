@@ -46,6 +46,15 @@ def current_traceparent() -> str:
     return carrier.get("traceparent", "")
 
 
+def traceparent_of(span: trace.Span) -> str:
+    """The W3C traceparent naming ``span`` as the parent, or '' for a span that
+    is not recording a trace - without making it the current span first."""
+    ids = span.get_span_context()
+    if not ids.is_valid:
+        return ""
+    return f"00-{ids.trace_id:032x}-{ids.span_id:016x}-{ids.trace_flags:02x}"
+
+
 def context_from(carrier: Mapping[str, str]) -> otel_context.Context:
     """The parent context carried by headers or metadata (``traceparent``)."""
     return propagate.extract(dict(carrier))

@@ -201,6 +201,46 @@ async def test_position_never_passes_an_unacknowledged_event(
     assert_once_in_order(await read_stream(nats_server.url, STREAM), 10)
 
 
+async def test_a_failure_with_the_next_page_in_flight_loses_and_repeats_nothing(
+    nats_server: LocalNatsServer, store: dict[str, str]
+) -> None:
+    """Pages are pipelined: page 2 is on the wire while page 1's acks come in.
+    Event 9 (page 1 of 10 notifications) is never acknowledged: the position
+    stops at 8, page 2 (chained after 9) is refused and dropped, and the next
+    round re-sends from 9 - every event once, in log order."""
+    app = Ledger(env=store)
+    app.write(15)  # 30 notifications: pages of 10, odd positions published
+    relay = Relay(app, translate, nats_server.url, batch=10, ack_timeout=1.0)
+    nc = await nats.connect(nats_server.url)
+    js = nc.jetstream()
+    from revmentor.kernel.streams import ensure_stream, service_stream_config
+
+    await ensure_stream(js, service_stream_config("ledger"))
+    original = js.publish_async
+    dropped: list[str] = []
+    sent_after_drop: list[str] = []
+
+    async def lossy(subject: str, payload: bytes, **kwargs: Any) -> Any:
+        sequence = kwargs["headers"]["ce-sequence"]
+        if sequence == "9" and not dropped:
+            dropped.append(sequence)  # on the wire, but its ack never comes
+            return asyncio.get_running_loop().create_future()
+        if dropped and len(dropped) == 1:
+            sent_after_drop.append(sequence)
+        return await original(subject, payload, **kwargs)
+
+    js.publish_async = lossy  # type: ignore[method-assign]
+    stop = asyncio.Event()
+    with pytest.raises(ConnectionError):
+        await relay.publish_pages(js, stop)
+    assert "11" in sent_after_drop, "page 2 was sent before page 1 was settled"
+    assert app.tracked_position(RELAY_TRACKING) == 8, "stops before the unacked event 9"
+    assert await relay.publish_pages(js, stop)
+    assert app.tracked_position(RELAY_TRACKING) == 30
+    await nc.close()
+    assert_once_in_order(await read_stream(nats_server.url, STREAM), 15)
+
+
 async def test_survives_nats_crash_and_waits_for_nats_at_start(
     tmp_path: Path, store: dict[str, str]
 ) -> None:

@@ -111,3 +111,17 @@ def grpc_kind(name: str) -> Any:
     from opentelemetry.trace import SpanKind
 
     return getattr(SpanKind, name)
+
+
+def test_traceparent_of_a_span_is_what_the_propagator_would_inject() -> None:
+    """The relay names its producer span as the parent without making it current."""
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+
+    from revmentor.kernel.telemetry import current_traceparent, traceparent_of
+
+    span = TracerProvider().get_tracer("test").start_span("publish")
+    with trace.use_span(span, end_on_exit=True):
+        injected = current_traceparent()
+    assert injected.startswith("00-") and traceparent_of(span) == injected
+    assert traceparent_of(trace.INVALID_SPAN) == ""
