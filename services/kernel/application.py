@@ -35,7 +35,7 @@ from revmentor.kernel.envelope import EnvelopeMapper, saved_at
 from revmentor.kernel.errors import ConcurrencyConflict, Violations
 from revmentor.kernel.keystore import KEYED_RECORDERS, KeyStore
 from revmentor.kernel.readmodel import ReadModel
-from revmentor.kernel.replay import replay
+from revmentor.kernel.replay import collector_paused, replay
 from revmentor.kernel.schema import schema_lock
 from revmentor.kernel.settings import store_env, var_dir
 from revmentor.kernel.timestamps import instant
@@ -217,7 +217,7 @@ class ServiceApplication(Application[UUID]):
 
     def catch_up(self) -> int:
         """Bring the read model up to the end of the log (all replicas' writes)."""
-        with self._catch_up_lock:
+        with self._catch_up_lock, collector_paused():  # a start-up catch-up is a rebuild
             while True:
                 page = self.notifications(self.read_model.position, self.page_size)
                 personal = self.read_model_reads_personal

@@ -23,14 +23,19 @@ is replayed up to that position, so the two digests compare the same history
 and must be equal - a difference means the live model and the events disagree.
 
 Memory: the log is read a page at a time and never kept; what is held is the
-rebuilt model itself, the size of the live one.
+rebuilt model itself, the size of the live one. The cyclic garbage collector
+is paused while a replay runs (:func:`collector_paused`): the model is built
+of many acyclic objects that are all kept, and every full collection would
+walk all of them again for nothing to free.
 """
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -80,6 +85,24 @@ def recorded_at(event: Any, envelope: dict[str, Any]) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector for a bulk build of kept objects.
+
+    Reference counting still frees everything that is dropped; only cycles
+    wait until the collector is back on (as it was before, not forced on).
+    A rebuild of 100,000 enrolment events spent about an eighth of its time
+    in collections that freed nothing (``bench/rebuild.py``).
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def replay(
     app: Any,
     at: datetime | None = None,
@@ -90,6 +113,18 @@ def replay(
     (all when None), reading no further than position ``upto`` (the end when
     None); ``on_page`` is told after every page (progress)."""
     result = Replay(app.construct_read_model())
+    with collector_paused():
+        _feed(app, result, at, upto, on_page)
+    return result
+
+
+def _feed(
+    app: Any,
+    result: Replay,
+    at: datetime | None,
+    upto: int | None,
+    on_page: Callable[[Replay], None] | None,
+) -> None:
     late: set[UUID] = set()
     personal = app.read_model_reads_personal
     while True:
@@ -113,7 +148,7 @@ def replay(
         if on_page is not None:
             on_page(result)
         if not full:
-            return result
+            return
 
 
 def live_state(app: Any, programme_id: str) -> tuple[int, str]:

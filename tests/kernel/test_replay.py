@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import gc
 import json
 import secrets
 import time
@@ -351,3 +352,18 @@ async def test_replays_beyond_the_limit_are_refused_while_others_run(
         assert rest[-1].HasField("state"), "the running replay is not disturbed"
         after = await updates(stub, pb.ReplayProgrammeRequest(programme_id=TEAM))
         assert after[-1].state.digest == rest[-1].state.digest
+
+
+def test_the_collector_is_paused_during_a_replay_and_restored_as_it_was() -> None:
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), replay.collector_paused():
+        assert not gc.isenabled()
+        raise RuntimeError("a replay that fails")
+    assert gc.isenabled(), "back on after a failure"
+    gc.disable()
+    try:
+        with replay.collector_paused():
+            pass
+        assert not gc.isenabled(), "left off when it was off before"
+    finally:
+        gc.enable()
