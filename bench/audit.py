@@ -11,8 +11,8 @@ per aggregate. Ids, names and updates come from counters: every run does the
 same work.
 
 - Throughput, on the 4N store: ``replay.replay(app)`` (``at=None``: a fresh
-  read model fed the whole log, page by page, keys prefetched, personal fields
-  decrypted) against two baselines in the same run: a raw read of every
+  read model fed the whole log, page by page, personal fields kept sealed as
+  enrolment's read model keeps them) against two baselines in the same run: a raw read of every
   notification (``app.notifications(after, 500)`` paging, nothing decoded) and
   ``app.rebuild_read_model()`` (the service's own full rebuild). Each is timed
   3 times, interleaved; the figure is the median, in events per second.

@@ -12,7 +12,8 @@ five events per participant, as in ``bench.audit``.
 - Throughput, interleaved ``REPEATS`` times, best of each (the machine may be
   shared: the fastest run is the one least disturbed): ``app.rebuild_read_model()``
   (the service's own rebuild: a fresh read model fed the whole log page by
-  page, keys prefetched per page, personal fields decrypted) against the raw
+  page; enrolment's model keeps personal fields sealed, so no key is fetched
+  and nothing is decrypted - its queries open what they show) against the raw
   baseline on the same store: reading every notification page by page
   (``app.notifications(after, 500)``) and decoding each with eventsourcing's
   own ``Mapper.to_domain_event`` (decompress/transcode, the event object

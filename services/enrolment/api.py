@@ -200,18 +200,15 @@ class EnrolmentServicer(pb_grpc.EnrolmentServiceServicer):
             role = m.enum_filter("role", request.role, m.ROLE)
             status = m.enum_filter("status", request.status, m.PARTICIPANT_STATUS)
 
-            def read(model: EnrolmentReadModel) -> pb.ListParticipantsResponse:
-                found = model.list_participants(
-                    str(programme.id), role, status, request.topic, request.site
-                )
-                chunk, token = page(found, request.page_size, request.page_token)
-                return pb.ListParticipantsResponse(
-                    participants=[m.participant_view_message(v) for v in chunk],
-                    next_page_token=token,
-                    total_size=len(found),
-                )
-
-            return self.app.query(read)
+            found = self.app.participant_views(
+                str(programme.id), role, status, request.topic, request.site
+            )
+            chunk, token = page(found, request.page_size, request.page_token)
+            return pb.ListParticipantsResponse(
+                participants=[m.participant_view_message(v) for v in self.app.opened(chunk)],
+                next_page_token=token,
+                total_size=len(found),
+            )
 
         return await self._run(list_participants)
 

@@ -12,6 +12,7 @@ kernel's mapper; :meth:`erase_participant` crypto-shreds a participant and
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
@@ -21,10 +22,10 @@ from revmentor.enrolment.domain import rules
 from revmentor.enrolment.domain.participant import EmployeeRegistration, Participant
 from revmentor.enrolment.domain.profile import PERSONAL_FIELDS, Consent, Profile
 from revmentor.enrolment.domain.programme import Programme, ProgrammeRules, Topic
-from revmentor.enrolment.readmodel import EnrolmentReadModel
+from revmentor.enrolment.readmodel import EnrolmentReadModel, blank_personal
 from revmentor.kernel import timestamps
 from revmentor.kernel.application import ServiceApplication, expect_version, jsonable
-from revmentor.kernel.envelope import ERASED
+from revmentor.kernel.envelope import ERASED, put_values
 from revmentor.kernel.errors import (
     AlreadyExists,
     ConcurrencyConflict,
@@ -44,6 +45,9 @@ REGISTRATION_INDEX = "enrolment-registration-index"
 
 class EnrolmentApplication(ServiceApplication):
     name = "enrolment"
+    # the read model keeps personal values sealed; queries open what they show
+    read_model_reads_personal = False
+    read_model_keeps_sealed = True
 
     def construct_read_model(self) -> ReadModel:
         return EnrolmentReadModel()
@@ -310,6 +314,38 @@ class EnrolmentApplication(ServiceApplication):
         if participant_id is None:
             raise NotFound(f"no participant with that employee id in programme {programme_id}")
         return self.participant(str(participant_id))
+
+    def participant_views(
+        self, programme_id: str, role: str = "", status: str = "", topic: str = "", site: str = ""
+    ) -> list[dict[str, Any]]:
+        """The programme's participants with that role, status, topic and site
+        ('' for any), in enrolment order, still sealed (see :meth:`opened`).
+        The site is personal: filtering on it opens every candidate's values."""
+        found = self.query(lambda model: model.list_participants(programme_id, role, status, topic))
+        if not site:
+            return found
+        return [
+            v
+            for v, o in zip(found, self.opened(found), strict=True)
+            if o["profile"]["site"] == site
+        ]
+
+    def opened(self, views: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Copies of participant views with their personal values opened (erased
+        markers where a key is gone): what a query shows, decrypted only now."""
+        values = iter(self.open_sealed([s for view in views for s in view["sealed"]]))
+        shown = []
+        for view in views:
+            copy = {k: v for k, v in view.items() if k != "sealed"}
+            copy["profile"] = dict(view["profile"])
+            for _ in view["sealed"]:
+                opened = next(values)
+                opened.pop("registration_id", None)  # sealed for the index, never shown
+                put_values(copy, opened)
+            if copy["consent"] == ERASED:  # the key went before Erased was read
+                blank_personal(copy)
+            shown.append(copy)
+        return shown
 
     def programme_counts(self, programme_id: str) -> tuple[int, int]:
         def counts(model: Any) -> tuple[int, int]:

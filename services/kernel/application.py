@@ -31,7 +31,7 @@ from eventsourcing.utils import get_topic
 from opentelemetry import trace
 
 from revmentor.kernel.crypto import NewKeys, SubjectKeys, load_keyring
-from revmentor.kernel.envelope import EnvelopeMapper, saved_at
+from revmentor.kernel.envelope import EnvelopeMapper, Sealed, saved_at
 from revmentor.kernel.errors import ConcurrencyConflict, Violations
 from revmentor.kernel.keystore import KEYED_RECORDERS, KeyStore
 from revmentor.kernel.readmodel import ReadModel
@@ -62,6 +62,11 @@ class ServiceApplication(Application[UUID]):
     #: whose read model keeps none sets False: catch-up and rebuilds then touch
     #: no key (faster, and nothing personal is decrypted for nothing).
     read_model_reads_personal = True
+    #: With ``read_model_reads_personal = False``: whether the read model is also
+    #: handed each event's personal values still sealed (the envelope's
+    #: ``SEALED``), to keep and have opened by the queries that show them
+    #: (:meth:`open_sealed`). Rebuilds then cost what reading the log costs.
+    read_model_keeps_sealed = False
 
     def __init__(self, env: dict[str, str] | None = None) -> None:
         merged = store_env(self.name)
@@ -223,11 +228,18 @@ class ServiceApplication(Application[UUID]):
                 personal = self.read_model_reads_personal
                 if personal:
                     self.envelope_mapper.prefetch(page)
+                sealed = self.read_model_keeps_sealed
                 for notification in page:
-                    event, envelope = self.envelope_mapper.decode(notification, personal)
+                    event, envelope = self.envelope_mapper.decode(notification, personal, sealed)
                     self.read_model.apply_notification(notification.id, event, envelope)
                 if len(page) < self.page_size:
                     return self.read_model.position
+
+    def open_sealed(self, sealed: Sequence[Sealed]) -> list[dict[str, Any]]:
+        """The values of each sealed blob (by path; erased markers once a key is
+        gone), their keys fetched in one batch first."""
+        self.envelope_mapper.prefetch_sealed(sealed)
+        return [self.envelope_mapper.open(s) for s in sealed]
 
     def rebuild_read_model(self) -> ReadModel:
         """A fresh read model built from position zero (replay equals live)."""

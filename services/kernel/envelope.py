@@ -27,6 +27,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Hashable, Iterable, Sequence
 from contextvars import ContextVar
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, cast
 from uuid import UUID
@@ -59,7 +60,32 @@ ERASED = "[erased]"
 #: What a personal field reads as when decoded without keys (``personal=False``).
 WITHHELD = "[withheld]"
 
+#: The envelope key under which ``decode(keep_sealed=True)`` hands over the
+#: event's personal values still sealed (a :class:`Sealed`).
+SEALED = "sealed"
+
 _MISSING = object()
+
+
+@dataclass(frozen=True, slots=True)
+class Sealed:
+    """One event's personal values, still sealed, and what opens them.
+
+    A read model that keeps these instead of the values themselves is built
+    without a key or a decryption (a rebuild reads at the speed of the log),
+    holds no personal data in clear, and shows an erased person as erased the
+    moment the key is destroyed; a query opens what it returns
+    (:meth:`EnvelopeMapper.open`).
+    """
+
+    topic: str
+    originator_id: str
+    originator_version: int
+    subject: str
+    blob: str
+
+    def __str__(self) -> str:  # what a read model's digest sees: the stored blob
+        return f"sealed:{self.topic}|{self.originator_id}|{self.originator_version}|{self.blob}"
 
 
 def personal_fields(event_class: type) -> tuple[str, ...]:
@@ -113,13 +139,15 @@ class EnvelopeMapper(Mapper[UUID]):
         return self.decode(stored_event)[0]
 
     def decode(
-        self, stored_event: StoredEvent, personal: bool = True
+        self, stored_event: StoredEvent, personal: bool = True, keep_sealed: bool = False
     ) -> tuple[DomainEventProtocol[UUID], dict[str, Any]]:
         """The domain event and its envelope (empty for events stored without one).
 
         With ``personal=False`` the personal fields are :data:`WITHHELD` and no
         key is touched: the relay decodes this way, so nothing it publishes can
         be built from decrypted personal data (and it does no crypto work).
+        With ``keep_sealed`` as well, the envelope also holds the event's
+        sealed values under :data:`SEALED`, for a read model to keep.
         """
         state = stored_event.state
         if self.cipher:
@@ -133,6 +161,8 @@ class EnvelopeMapper(Mapper[UUID]):
         if sealed is not None and personal:
             self._open(cls, stored_event, sealed, event_state)
         elif sealed is not None:
+            if keep_sealed:
+                envelope[SEALED] = self._sealed(cls, stored_event, sealed, event_state)
             for path in personal_fields(cls):
                 _put(event_state, path, WITHHELD)
         to_id = find_id_convertor(cls, cast(Hashable, type(stored_event.originator_id)))
@@ -196,17 +226,30 @@ class EnvelopeMapper(Mapper[UUID]):
 
     def _open(self, cls: type, stored: StoredEvent, sealed: str, state: dict[str, Any]) -> None:
         """Put the personal values back, or :data:`ERASED` if the key is gone."""
-        originator_id = str(stored.originator_id)
-        aad = _aad(stored.topic, originator_id, stored.originator_version)
-        subject = _subject(cls, originator_id, state)
-        try:
-            plaintext = self._subject_keys().decrypt(subject, base64.b64decode(sealed), aad)
-        except KeyDestroyed:
-            for path in personal_fields(cls):
-                _put(state, path, ERASED)
-            return
-        for path, value in self.transcoder.decode(plaintext).items():
+        for path, value in self.open(self._sealed(cls, stored, sealed, state), cls).items():
             _put(state, path, value)
+
+    def open(self, sealed: Sealed, cls: type | None = None) -> dict[str, Any]:
+        """The sealed values by path, or :data:`ERASED` for each once the key is gone."""
+        aad = _aad(sealed.topic, sealed.originator_id, sealed.originator_version)
+        try:
+            plaintext = self._subject_keys().decrypt(
+                sealed.subject, base64.b64decode(sealed.blob), aad
+            )
+        except KeyDestroyed:
+            return dict.fromkeys(personal_fields(cls or resolve_topic(sealed.topic)), ERASED)
+        return cast(dict[str, Any], self.transcoder.decode(plaintext))
+
+    def prefetch_sealed(self, sealed: Iterable[Sealed]) -> None:
+        """Fetch, in one batch, the keys that opening ``sealed`` will need."""
+        if self.keys is not None:
+            self.keys.prefetch({s.subject for s in sealed})
+
+    @staticmethod
+    def _sealed(cls: type, stored: StoredEvent, blob: str, state: dict[str, Any]) -> Sealed:
+        originator_id = str(stored.originator_id)
+        subject = _subject(cls, originator_id, state)
+        return Sealed(stored.topic, originator_id, stored.originator_version, subject, blob)
 
 
 @lru_cache(maxsize=1024)
@@ -254,6 +297,12 @@ def _take(state: dict[str, Any], path: str) -> Any:
         container[name] = dict(inner)
         container = container[name]
     return container.pop(leaf, _MISSING)
+
+
+def put_values(state: dict[str, Any], values: dict[str, Any]) -> None:
+    """Write opened values (by dotted path) into ``state``, in place."""
+    for path, value in values.items():
+        _put(state, path, value)
 
 
 def _put(state: dict[str, Any], path: str, value: Any) -> None:

@@ -127,6 +127,7 @@ def _feed(
 ) -> None:
     late: set[UUID] = set()
     personal = app.read_model_reads_personal
+    sealed = app.read_model_keeps_sealed
     while True:
         page = list(app.notifications(result.position, PAGE_SIZE))
         full = len(page) == PAGE_SIZE
@@ -136,7 +137,7 @@ def _feed(
         if personal:
             app.envelope_mapper.prefetch(page)
         for notification in page:
-            event, envelope = app.envelope_mapper.decode(notification, personal)
+            event, envelope = app.envelope_mapper.decode(notification, personal, sealed)
             aggregate = notification.originator_id
             if at is not None and (aggregate in late or recorded_at(event, envelope) > at):
                 late.add(aggregate)

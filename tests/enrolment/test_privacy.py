@@ -198,7 +198,7 @@ def everything_readable(app: EnrolmentApplication, people: SimpleNamespace) -> s
         participant = app.participant(participant_id)
         reads += [m.participant_message(participant), app.export_participant(participant_id)]
     reads += [m.matching_attributes(p) for p in app.participants_for_matching([str(people.mentor)])]
-    reads += app.query(lambda model: model.list_participants(pid, "", "", "", ""))
+    reads += app.opened(app.participant_views(pid))
     reads.append(app.views.snapshot())
     return "\n".join(json.dumps(r, default=str) if isinstance(r, dict) else str(r) for r in reads)
 
@@ -213,7 +213,7 @@ def test_an_erased_participant_reads_as_erased_everywhere(
     assert m.participant_message(erased).status == m.PARTICIPANT_STATUS_PB["erased"]
     view = app.views.participants[str(people.mentor)]
     assert (view["status"], view["employee_id"], view["profile"]["email"]) == ("erased", "", "")
-    listed = app.query(lambda model: model.list_participants(people.programme_id, "", "", "", ""))
+    listed = app.opened(app.participant_views(people.programme_id))
     assert {v["participant_id"]: v["status"] for v in listed} == {
         str(people.mentor): "erased",
         str(people.mentee): "enrolled",
@@ -369,3 +369,51 @@ def test_replay_fetches_keys_in_batches_not_one_query_per_participant(
     monkeypatch.setattr(replica.keys.store, "get", one_by_one)
     assert replica.rebuild_read_model().digest() == app.views.digest()
     replica.close()
+
+
+# -- the read model keeps personal values sealed --------------------------------------------
+def test_the_read_model_holds_no_personal_value_in_clear_and_queries_open_what_they_show(
+    app: EnrolmentApplication, people: SimpleNamespace
+) -> None:
+    held = json.dumps(app.views.snapshot(), default=str)
+    for marker in people.b.values():
+        assert marker not in held, "the mentee's values are held sealed only"
+    (shown,) = app.opened([app.views.participants[str(people.mentee)]])
+    assert (shown["employee_id"], shown["profile"]["email"]) == (
+        people.b["employee"],
+        people.b["email"],
+    )
+    assert shown["consent"]["given"] is True and "sealed" not in shown
+    assert "registration_id" not in shown, "the index link is never shown"
+    by_site = app.participant_views(people.programme_id, site=people.b["site"])
+    assert [v["participant_id"] for v in by_site] == [str(people.mentee)]
+
+
+def test_the_read_model_is_rebuilt_without_a_key_or_a_decryption(
+    app: EnrolmentApplication, people: SimpleNamespace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    live = app.views.digest()
+
+    def no_keys(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("a rebuild touched a key")
+
+    keys = app.envelope_mapper.keys
+    assert keys is not None
+    for name in ("decrypt", "prefetch", "encrypt"):
+        monkeypatch.setattr(keys, name, no_keys)
+    assert app.rebuild_read_model().digest() == live
+
+
+def test_a_key_destroyed_before_the_erasure_is_read_shows_the_view_blank(
+    app: EnrolmentApplication, people: SimpleNamespace
+) -> None:
+    view = app.views.participants[str(people.mentee)]
+    app.keys.destroy(str(people.mentee))  # as an erasure does, just after its event
+    (shown,) = app.opened([view])
+    assert (shown["employee_id"], shown["profile"]["email"], shown["consent"]["given"]) == (
+        "",
+        "",
+        False,
+    )
+    assert shown["profile"]["learning_needs"] == view["profile"]["learning_needs"], "facts stay"
+    m.participant_view_message(shown)  # still a valid message

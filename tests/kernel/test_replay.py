@@ -213,13 +213,14 @@ def test_an_aggregate_is_cut_at_its_first_late_event() -> None:
         def apply(self, event: Any, envelope: dict[str, Any]) -> None:
             self.seen.append(event.position)
 
-    def decode(n: Any, personal: bool) -> tuple[Any, dict[str, Any]]:
+    def decode(n: Any, personal: bool, keep_sealed: bool) -> tuple[Any, dict[str, Any]]:
         moment = start + timedelta(minutes=n.minute)
         return SimpleNamespace(timestamp=moment, position=n.id), {}
 
     fake = SimpleNamespace(
         construct_read_model=Seen,
         read_model_reads_personal=False,
+        read_model_keeps_sealed=False,
         envelope_mapper=SimpleNamespace(decode=decode),
         notifications=lambda after, limit: [n for n in notifications if n.id > after][:limit],
     )

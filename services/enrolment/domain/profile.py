@@ -143,6 +143,13 @@ def _levels(data: dict[str, Any]) -> dict[str, Any]:
     return levels if isinstance(levels, dict) else {}
 
 
+def profile_topics(profile: dict[str, Any]) -> list[str]:
+    """The topics a profile dict offers or needs, read from its business facts
+    alone (a read model's profile has its personal fields withheld)."""
+    needs = profile.get("learning_needs", ())
+    return list(profile.get("skills_offered", ())) + [n["topic"] for n in needs]
+
+
 def erased_profile(profile: Any) -> dict[str, Any]:
     """``profile`` (a profile dict, or anything left by an undecryptable event)
     with every personal field blanked and the business facts kept."""
