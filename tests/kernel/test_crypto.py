@@ -30,7 +30,7 @@ from revmentor.kernel.crypto import (
     seal,
     unseal,
 )
-from revmentor.kernel.envelope import ERASED, PERSONAL_KEY
+from revmentor.kernel.envelope import ERASED, PERSONAL_KEY, SEALED, Sealed
 from revmentor.kernel.errors import ConcurrencyConflict
 
 
@@ -409,3 +409,29 @@ def test_an_aggregate_with_personal_events_cannot_be_snapshotted(store: dict[str
 
     with pytest.raises(TypeError, match="Person has events with personal fields"):
         Careless(env={**store, "REVMENTOR_KEK": new_kek()})
+
+
+def test_kept_sealed_values_open_later_and_read_erased_once_the_key_is_gone(
+    app: Directory,
+) -> None:
+    person = Person(name="Ada Marker", team="blue", details={"email": "ada@x.io", "desk": "7"})
+    thread = Thread(topic="prompts")
+    thread.post(author="alice", text="alice's words")
+    app.save(person, thread)
+    joined = app.recorder.select_events(person.id)[0]
+    event, envelope = app.envelope_mapper.decode(joined, personal=False, keep_sealed=True)
+    assert (event.name, event.details) == ("[withheld]", {"email": "[withheld]", "desk": "7"})
+    sealed = envelope[SEALED]
+    assert isinstance(sealed, Sealed) and sealed.subject == str(person.id)
+    assert "Ada Marker" not in repr(sealed), "kept sealed: nothing in clear"
+    posted = app.recorder.select_events(thread.id)[1]
+    by_author = app.envelope_mapper.decode(posted, personal=False, keep_sealed=True)[1][SEALED]
+    assert by_author.subject == "alice", "sealed for the author named in the event"
+    assert app.open_sealed([sealed, by_author]) == [
+        {"name": "Ada Marker", "details.email": "ada@x.io"},
+        {"text": "alice's words"},
+    ]
+    app.keys.destroy(str(person.id))
+    assert app.open_sealed([sealed]) == [{"name": ERASED, "details.email": ERASED}]
+    plain = app.envelope_mapper.decode(joined, personal=False)[1]
+    assert SEALED not in plain, "only handed over when asked for"
