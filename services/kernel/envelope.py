@@ -297,13 +297,8 @@ def _take(state: dict[str, Any], path: str) -> Any:
 def _withhold(state: dict[str, Any], topic: str) -> None:
     """Mark every personal path of the topic's events :data:`WITHHELD`."""
     for parents, leaves in _personal_groups(topic):
-        container = state
-        for name in parents:
-            inner = container.get(name)
-            if not isinstance(inner, dict):
-                break
-            container = inner
-        else:
+        container = _parent(state, parents)
+        if container is not None:
             for leaf in leaves:
                 container[leaf] = WITHHELD
 
@@ -327,10 +322,17 @@ def put_values(state: dict[str, Any], values: dict[str, Any]) -> None:
 
 def _put(state: dict[str, Any], path: str, value: Any) -> None:
     parents, leaf = _split(path)
+    container = _parent(state, parents)
+    if container is not None:
+        container[leaf] = value
+
+
+def _parent(state: dict[str, Any], parents: tuple[str, ...]) -> dict[str, Any] | None:
+    """The dict reached through ``parents`` (None if one of them is not a dict)."""
     container = state
     for name in parents:
         inner = container.get(name)
         if not isinstance(inner, dict):
-            return
+            return None
         container = inner
-    container[leaf] = value
+    return container
