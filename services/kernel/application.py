@@ -237,9 +237,8 @@ class ServiceApplication(Application[UUID]):
 
     def open_sealed(self, sealed: Sequence[Sealed]) -> list[dict[str, Any]]:
         """The values of each sealed blob (by path; erased markers once a key is
-        gone), their keys fetched in one batch first."""
-        self.envelope_mapper.prefetch_sealed(sealed)
-        return [self.envelope_mapper.open(s) for s in sealed]
+        gone), their keys fetched in batches first."""
+        return self.envelope_mapper.open_many(sealed)
 
     def rebuild_read_model(self) -> ReadModel:
         """A fresh read model built from position zero (replay equals live)."""

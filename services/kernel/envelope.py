@@ -234,10 +234,18 @@ class EnvelopeMapper(Mapper[UUID]):
             return dict.fromkeys(personal_fields(cls or resolve_topic(sealed.topic)), ERASED)
         return cast(dict[str, Any], self.transcoder.decode(plaintext))
 
-    def prefetch_sealed(self, sealed: Iterable[Sealed]) -> None:
-        """Fetch, in one batch, the keys that opening ``sealed`` will need."""
-        if self.keys is not None:
-            self.keys.prefetch({s.subject for s in sealed})
+    def open_many(self, sealed: Sequence[Sealed]) -> list[dict[str, Any]]:
+        """:meth:`open` each, in chunks the key cache holds, the keys of each
+        chunk fetched in one batch first (a list filtered on a personal value
+        opens a whole programme)."""
+        step = self.keys.cache_size if self.keys is not None else len(sealed)
+        opened: list[dict[str, Any]] = []
+        for start in range(0, len(sealed), max(step, 1)):
+            chunk = sealed[start : start + step]
+            if self.keys is not None:
+                self.keys.prefetch({s.subject for s in chunk})
+            opened.extend(self.open(s) for s in chunk)
+        return opened
 
     @staticmethod
     def _sealed(cls: type, stored: StoredEvent, blob: str, state: dict[str, Any]) -> Sealed:
