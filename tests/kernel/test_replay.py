@@ -364,7 +364,7 @@ def test_the_collector_is_paused_during_a_replay_and_restored_as_it_was() -> Non
     gc.disable()
     try:
         with replay.collector_paused():
-            pass
+            assert not gc.isenabled()
         assert not gc.isenabled(), "left off when it was off before"
     finally:
         gc.enable()
