@@ -257,9 +257,10 @@ class EnvelopeMapper(Mapper[UUID]):
 
 @lru_cache(maxsize=1024)
 def _sealed_for_own_subject(topic: str) -> str | None:
-    """For a prefetch: None if the topic's events seal nothing or seal for a
-    participant named in their state; else their fixed subject, or "" when
-    each is sealed for its own aggregate. Once per topic, not per event."""
+    """Whose key a topic's events are sealed with, once per topic (prefetches,
+    kept sealed values): None if they seal nothing or seal for a participant
+    named in their state; else their fixed subject, or "" when each is sealed
+    for its own aggregate."""
     cls: type = resolve_topic(topic)
     named_in_state = str(getattr(cls, "personal_subject_field", ""))
     if not personal_fields(cls) or named_in_state:

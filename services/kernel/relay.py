@@ -213,14 +213,6 @@ class Relay:
         if on_stream > self.position:
             await self._store_position(on_stream)
 
-    async def publish_next_page(self, js: JetStreamContext) -> bool:
-        """Publish one page of the log and settle it; True when the position moved."""
-        sent = await self._send_page(js, self.position)
-        if sent is None:
-            return False
-        await self._settle(sent)
-        return True
-
     async def publish_pages(self, js: JetStreamContext, stop: asyncio.Event) -> bool:
         """Publish page after page until the log is drained; True if any moved.
 

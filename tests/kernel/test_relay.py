@@ -192,10 +192,11 @@ async def test_position_never_passes_an_unacknowledged_event(
         return await original(subject, payload, **kwargs)
 
     js.publish_async = flaky  # type: ignore[method-assign]
+    stop = asyncio.Event()
     with pytest.raises(ConnectionError):
-        await relay.publish_next_page(js)
+        await relay.publish_pages(js, stop)
     assert app.tracked_position(RELAY_TRACKING) == 8, "stops before the unacked event 9"
-    assert await relay.publish_next_page(js)
+    assert await relay.publish_pages(js, stop)
     assert app.tracked_position(RELAY_TRACKING) == 20
     await nc.close()
     assert_once_in_order(await read_stream(nats_server.url, STREAM), 10)
