@@ -300,6 +300,8 @@ async def consumers_idle(up: Up) -> bool:
                 if consumer.num_pending or consumer.num_ack_pending:
                     return False
         return True
+    except (nats.errors.TimeoutError, nats.errors.NoRespondersError):
+        return False  # the cluster's API is still electing leaders after the kill: ask again
     finally:
         await nc.close()
 
